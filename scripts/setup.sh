@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Idempotent set-up behind `npm start`, `npm test` and `npm run bench`: Node packages (npm ci) and, unless
+# --node-only, the trainer's Python environment (.venv over Debian's python3-torch, or DPTRAIN_PYTHON).
+# Fast when nothing changed: each part is skipped while its stamp matches its inputs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quiet=0
+node_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --quiet) quiet=1 ;;
+    --node-only) node_only=1 ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+say() { [ "$quiet" = 1 ] || echo "setup: $*"; }
+
+# onnxruntime-node's install step would download CUDA files from a host these machines cannot reach; the
+# CPU build is inside the npm package (docs/gpu.md says how to add CUDA on a GPU machine).
+export ONNXRUNTIME_NODE_INSTALL="${ONNXRUNTIME_NODE_INSTALL:-skip}"
+
+stamp_of() { cat "$@" 2>/dev/null | sha256sum | cut -c1-16; }
+
+node_stamp=$(stamp_of package.json package-lock.json)
+if [ ! -f node_modules/.setup-stamp ] || [ "$(cat node_modules/.setup-stamp)" != "$node_stamp" ]; then
+  say "installing Node packages (npm ci)"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$node_stamp" > node_modules/.setup-stamp
+fi
+[ "$node_only" = 1 ] && exit 0
+
+if [ -n "${DPTRAIN_PYTHON:-}" ]; then
+  # A user-provided interpreter (e.g. PyTorch 2.x with CUDA): install the trainer into it once.
+  if ! "$DPTRAIN_PYTHON" -c "import dptrain" 2>/dev/null; then
+    say "installing the trainer into $DPTRAIN_PYTHON"
+    "$DPTRAIN_PYTHON" -m pip install -q -e 'trainer[test]'
+  fi
+  exit 0
+fi
+
+# Debian's PyTorch 1.13 (CPU) with OpenBLAS (8x faster than the reference BLAS it links otherwise);
+# python3-venv for the virtual environment.
+installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == *"ok installed"* ]]; }
+if ! /usr/bin/python3 -c "import torch, venv, ensurepip" 2>/dev/null || ! installed libopenblas0-pthread; then
+  packages="python3-torch libopenblas0-pthread python3-venv python3-pip"
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: the trainer needs Debian packages: sudo apt-get install -y $packages" >&2
+    echo "       (or set DPTRAIN_PYTHON to a Python with PyTorch >= 1.13)" >&2
+    exit 1
+  fi
+  say "installing $packages (apt)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends $packages >/dev/null 2>&1 ||
+    { apt-get update -qq && apt-get install -y -qq --no-install-recommends $packages >/dev/null; }
+fi
+
+py_stamp=$(stamp_of trainer/pyproject.toml trainer/constraints-debian-torch.txt)
+if [ ! -x .venv/bin/python ] || [ ! -f .venv/.setup-stamp ] || [ "$(cat .venv/.setup-stamp)" != "$py_stamp" ]; then
+  say "creating .venv (with Debian's torch) and installing the trainer"
+  [ -x .venv/bin/python ] || /usr/bin/python3 -m venv --system-site-packages .venv
+  .venv/bin/python -m pip install -q --disable-pip-version-check -c trainer/constraints-debian-torch.txt -e 'trainer[test]'
+  echo "$py_stamp" > .venv/.setup-stamp
+fi

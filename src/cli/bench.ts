@@ -1,0 +1,139 @@
+// npm run bench -- [--json FILE] [options]: policy latency per tick (noise + inference + selection), p50/p99/max.
+//
+// By default it measures untrained packages of the reference sizes, exported by the real trainer into
+// .cache/bench/ (network weights do not change the cost): H1 (obs 51, act 19) and H1-hand (151, 61), for
+// K in {1, 8, 32, 64}, T in {5, 20}, both sampler paths. `--package DIR` measures given packages instead.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+import { PolicyEngine } from "../policy/engine.ts";
+import { SeededNormal } from "../policy/noise.ts";
+import { readPolicyPackage } from "../policy/package.ts";
+import type { SamplerPath } from "../policy/samplers.ts";
+import { silentLogger } from "../util/log.ts";
+import { summarize, type LatencySummary } from "../util/stats.ts";
+
+export interface BenchRecord extends LatencySummary {
+  name: string;
+  obs: number;
+  act: number;
+  K: number;
+  T: number;
+  path: SamplerPath;
+  threads: number;
+  provider: string;
+  inference_p50_ms: number;
+  noise_p50_ms: number;
+}
+
+const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+const numbers = (s: string) => list(s).map(Number);
+
+function trainerPython(): string {
+  return process.env.DPTRAIN_PYTHON ?? resolve(".venv/bin/python");
+}
+
+/** An untrained package of the given size, exported once by the trainer and cached. */
+export function untrainedPackage(obs: number, act: number, T: number, cacheDir: string): string {
+  const dir = join(cacheDir, `untrained-o${obs}-a${act}-T${T}`);
+  if (!existsSync(join(dir, "policy.json"))) {
+    mkdirSync(cacheDir, { recursive: true });
+    execFileSync(trainerPython(), ["-W", "ignore", "-m", "dptrain", "export-untrained", "--obs", `${obs}`, "--act", `${act}`, "--steps", `${T}`, "--out", dir], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  }
+  return dir;
+}
+
+async function measure(dir: string, path: SamplerPath, K: number, threads: number, ticks: number, warmup: number): Promise<BenchRecord> {
+  const engine = await PolicyEngine.load(dir, { path, K, session: { threads }, logger: silentLogger, crossCheck: false });
+  const m = engine.manifest;
+  const obs = new SeededNormal(99).fill(new Float32Array(m.observation.size));
+  const total: number[] = [];
+  const inference: number[] = [];
+  const noise: number[] = [];
+  for (let i = 0; i < warmup + ticks; i++) {
+    const started = performance.now();
+    const r = await engine.sample(obs);
+    const elapsed = performance.now() - started;
+    if (i >= warmup) {
+      total.push(elapsed);
+      inference.push(r.timings.inference_ms);
+      noise.push(r.timings.noise_ms);
+    }
+  }
+  await engine.close();
+  return {
+    name: `${m.name}/${path}/K${K}/threads${threads}`,
+    obs: m.observation.size,
+    act: m.action.size,
+    K,
+    T: m.diffusion!.steps,
+    path,
+    threads,
+    provider: engine.provider,
+    ...summarize(total),
+    inference_p50_ms: summarize(inference).p50_ms,
+    noise_p50_ms: summarize(noise).p50_ms,
+  };
+}
+
+function table(records: BenchRecord[]): string {
+  const head = ["name", "obs", "act", "K", "T", "path", "threads", "p50_ms", "p99_ms", "max_ms", "n"] as const;
+  const rows = records.map((r) => head.map((h) => String(r[h])));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
+  return [line(head), ...rows.map(line)].join("\n");
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: "string" },
+      package: { type: "string", multiple: true },
+      sizes: { type: "string", default: "51x19,151x61" },
+      K: { type: "string", default: "1,8,32,64" },
+      T: { type: "string", default: "5,20" },
+      paths: { type: "string", default: "fused,stepwise" },
+      threads: { type: "string", default: "1" },
+      ticks: { type: "string", default: "200" },
+      warmup: { type: "string", default: "20" },
+      cache: { type: "string", default: ".cache/bench" },
+    },
+  });
+  const ticks = Number(values.ticks);
+  const warmup = Number(values.warmup);
+  if (!(ticks >= 1 && warmup >= 0)) throw new Error("--ticks must be >= 1 and --warmup >= 0");
+  const packages =
+    values.package ??
+    list(values.sizes!).flatMap((size) => {
+      const [obs, act] = size.split("x").map(Number);
+      if (!(obs > 0 && act > 0)) throw new Error(`--sizes: expected OBSxACT, got ${size}`);
+      return numbers(values.T!).map((T) => untrainedPackage(obs, act, T, values.cache!));
+    });
+  const records: BenchRecord[] = [];
+  for (const dir of packages) {
+    const m = readPolicyPackage(dir).manifest;
+    for (const path of list(values.paths!) as SamplerPath[]) {
+      if (path !== "fused" && path !== "stepwise") throw new Error(`--paths: unknown path ${path}`);
+      if (path === "fused" ? !m.files.sampler : !(m.files.denoiser && m.files.critic)) continue;
+      for (const K of numbers(values.K!)) {
+        for (const threads of numbers(values.threads!)) {
+          const r = await measure(dir, path, K, threads, ticks, warmup);
+          records.push(r);
+          console.error(`${r.name}: p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, max ${r.max_ms} ms`);
+        }
+      }
+    }
+  }
+  console.log(table(records));
+  if (values.json) {
+    writeFileSync(values.json, JSON.stringify(records, null, 2) + "\n");
+    console.log(`wrote ${records.length} records to ${values.json}`);
+  }
+  return 0;
+}
+
+process.exitCode = await main();

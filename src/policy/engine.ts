@@ -1,0 +1,251 @@
+// The policy engine: load a package (validated, hash-checked, graphs checked, probed) and sample actions.
+// One call per tick: normalise the observation, draw noise [T+1, B*K, A], get K candidates per observation
+// with their scores (fused or stepwise), select one per observation (argmax or softmax).
+import { performance } from "node:perf_hooks";
+import { consoleLogger, type Logger } from "../util/log.ts";
+import { PolicyPackageError, type PolicyManifest, type Role } from "./manifest.ts";
+import { SeededNormal } from "./noise.ts";
+import { readPolicyPackage, type PolicyPackage } from "./package.ts";
+import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./providers.ts";
+import { FusedSampler, StepwiseSampler, type CandidateSampler, type SamplerPath } from "./samplers.ts";
+import { selectIndices } from "./selection.ts";
+import { openSessions } from "./sessions.ts";
+
+export interface EngineOptions {
+  /** fused (default when the package has a sampler graph) or stepwise. */
+  path?: SamplerPath;
+  /** Candidates per observation; default: the manifest's selection.K. */
+  K?: number;
+  /** Seed of the noise stream (and of softmax draws). */
+  seed?: number;
+  session?: Partial<SessionSettings>;
+  logger?: Logger;
+  /** Check fused against stepwise at load when the package has both (default true). */
+  crossCheck?: boolean;
+}
+
+export interface SampleTimings {
+  noise_ms: number;
+  inference_ms: number;
+  selection_ms: number;
+  total_ms: number;
+}
+
+/** One tick's result. Arrays are the engine's own buffers: valid until the next call; copy to keep them. */
+export interface PolicySample {
+  B: number;
+  K: number;
+  action: Float32Array; // [B, A] in [-1, 1]
+  index: Int32Array; // [B] chosen candidate per observation
+  candidates: Float32Array; // [B*K, A]
+  scores: Float32Array; // [B*K]
+  /** False when any candidate or score is NaN/Inf: the caller must not use this action. */
+  finite: boolean;
+  timings: SampleTimings;
+}
+
+export const PARITY_TOLERANCE = 1e-5;
+
+export class PolicyEngine {
+  readonly manifest: PolicyManifest;
+  readonly provider: "cpu" | "cuda";
+  readonly path: SamplerPath;
+  private K: number;
+  private readonly rng: SeededNormal;
+  private noise = new Float32Array(0);
+  private obsNorm = new Float32Array(0);
+  private action = new Float32Array(0);
+  private index = new Int32Array(0);
+  private uniforms = new Float64Array(0);
+  private busy = false;
+
+  private constructor(
+    readonly pkg: PolicyPackage,
+    private readonly sampler: CandidateSampler,
+    provider: "cpu" | "cuda",
+    K: number,
+    seed: number,
+  ) {
+    this.manifest = pkg.manifest;
+    this.provider = provider;
+    this.path = sampler.path;
+    this.K = K;
+    this.rng = new SeededNormal(seed);
+  }
+
+  static async load(dir: string, options: EngineOptions = {}): Promise<PolicyEngine> {
+    const logger = options.logger ?? consoleLogger;
+    const pkg = readPolicyPackage(dir);
+    const m = pkg.manifest;
+    if (!m.diffusion) throw new PolicyPackageError(`${pkg.dir}/policy.json: /diffusion: this runtime samples diffusion policies; the package has none`);
+    const path = options.path ?? (m.files.sampler ? "fused" : "stepwise");
+    const roles: Role[] = path === "fused" ? ["sampler"] : ["denoiser", "critic"];
+    const settings = { ...DEFAULT_SESSION_SETTINGS, ...options.session };
+    const { sessions, provider } = await openSessions(pkg, roles, settings, logger);
+    const sampler =
+      path === "fused" ? new FusedSampler(sessions.sampler!, m) : new StepwiseSampler(sessions.denoiser!, sessions.critic!, m);
+    const K = options.K ?? m.selection.K;
+    if (!Number.isInteger(K) || K < 1) throw new RangeError(`K must be a positive integer, got ${K}`);
+    const engine = new PolicyEngine(pkg, sampler, provider, K, options.seed ?? 0);
+    await engine.probe(options.crossCheck ?? true, settings, logger);
+    return engine;
+  }
+
+  get candidatesPerObservation(): number {
+    return this.K;
+  }
+
+  setK(K: number): void {
+    if (!Number.isInteger(K) || K < 1) throw new RangeError(`K must be a positive integer, got ${K}`);
+    this.K = K;
+  }
+
+  /** Sample with noise from the engine's seeded stream. obs: raw observations [B, O]. */
+  async sample(obs: Float32Array, B = 1): Promise<PolicySample> {
+    const started = performance.now();
+    const noise = this.noiseBuffer(B);
+    this.rng.fill(noise);
+    for (let b = 0; b < B; b++) this.uniforms[b] = this.rng.uniform();
+    const noiseMs = performance.now() - started;
+    const result = await this.sampleWithNoise(obs, B, noise, this.uniforms);
+    result.timings.noise_ms = noiseMs;
+    result.timings.total_ms = performance.now() - started;
+    return result;
+  }
+
+  /** Sample with the given noise [T+1, B*K, A] (and uniforms [B] for softmax selection): reproducible. */
+  async sampleWithNoise(obs: Float32Array, B: number, noise: Float32Array, u: ArrayLike<number> | null = null): Promise<PolicySample> {
+    const m = this.manifest;
+    const O = m.observation.size;
+    const A = m.action.size;
+    const K = this.K;
+    if (obs.length < B * O) throw new RangeError(`observation has ${obs.length} values, expected ${B} x ${O}`);
+    const needed = (m.diffusion!.steps + 1) * B * K * A;
+    if (noise.length < needed) throw new RangeError(`noise has ${noise.length} values, expected ${needed}`);
+    if (this.busy) throw new Error("PolicyEngine.sample called while a previous call is still running");
+    this.busy = true;
+    try {
+      const t0 = performance.now();
+      const x = this.normalize(obs, B);
+      const batch = await this.sampler.run(x, B, K, noise);
+      const t1 = performance.now();
+      if (this.action.length < B * A) {
+        this.action = new Float32Array(B * A);
+        this.index = new Int32Array(B);
+      }
+      const index = selectIndices(batch.scores, B, K, m.selection.rule, m.selection.temperature, u, this.index.subarray(0, B));
+      const action = this.action.subarray(0, B * A);
+      for (let b = 0; b < B; b++) action.set(batch.candidates.subarray((b * K + index[b]) * A, (b * K + index[b] + 1) * A), b * A);
+      const finite = allFinite(batch.scores) && allFinite(batch.candidates);
+      const t2 = performance.now();
+      return {
+        B,
+        K,
+        action,
+        index,
+        candidates: batch.candidates,
+        scores: batch.scores,
+        finite,
+        timings: { noise_ms: 0, inference_ms: t1 - t0, selection_ms: t2 - t1, total_ms: t2 - t0 },
+      };
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Apply the manifest's normaliser (float32 arithmetic, as the trainer does); identity without one. */
+  private normalize(obs: Float32Array, B: number): Float32Array {
+    const n = this.manifest.observation.normalizer;
+    const O = this.manifest.observation.size;
+    if (!n) return obs;
+    if (this.obsNorm.length < B * O) this.obsNorm = new Float32Array(B * O);
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < O; i++) {
+        const v = Math.fround(Math.fround(obs[b * O + i] - n.mean[i]) / n.std[i]);
+        this.obsNorm[b * O + i] = v > n.clip ? n.clip : v < -n.clip ? -n.clip : v;
+      }
+    }
+    return this.obsNorm;
+  }
+
+  private noiseBuffer(B: number): Float32Array {
+    const m = this.manifest;
+    const n = (m.diffusion!.steps + 1) * B * this.K * m.action.size;
+    if (this.noise.length !== n) this.noise = new Float32Array(n);
+    if (this.uniforms.length < B) this.uniforms = new Float64Array(B);
+    return this.noise;
+  }
+
+  /** Load-time checks on random observations: finite outputs, actions in [-1, 1], the fused graph's own
+   * pick equal to the argmax candidate, and fused = stepwise within PARITY_TOLERANCE when both exist. */
+  private async probe(crossCheck: boolean, settings: SessionSettings, logger: Logger): Promise<void> {
+    const m = this.manifest;
+    const role = this.path === "fused" ? "sampler" : "denoiser";
+    const file = this.pkg.paths[role]!;
+    const B = 2;
+    const probeRng = new SeededNormal(12345);
+    const obs = probeRng.fill(new Float32Array(B * m.observation.size));
+    const noise = probeRng.fill(new Float32Array((m.diffusion!.steps + 1) * B * this.K * m.action.size));
+    const batch = await this.sampler.run(this.normalize(obs, B), B, this.K, noise);
+    if (!allFinite(batch.scores) || !allFinite(batch.candidates)) {
+      throw new PolicyPackageError(`${file}: probe run on random observations gave non-finite output`);
+    }
+    if (batch.candidates.some((v) => v < -1 || v > 1)) throw new PolicyPackageError(`${file}: probe run gave actions outside [-1, 1]`);
+    if (batch.graphAction) {
+      const A = m.action.size;
+      const idx = selectIndices(batch.scores, B, this.K, "argmax", 1, null, new Int32Array(B));
+      for (let b = 0; b < B; b++) {
+        const want = batch.candidates.subarray((b * this.K + idx[b]) * A, (b * this.K + idx[b] + 1) * A);
+        if (maxAbsDiff(batch.graphAction.subarray(b * A, (b + 1) * A), want) > 0) {
+          throw new PolicyPackageError(`${file}: the graph's selected action is not its best-scored candidate`);
+        }
+      }
+    }
+    if (crossCheck && m.files.sampler && m.files.denoiser && m.files.critic) {
+      const candidates = Float32Array.from(batch.candidates);
+      const scores = Float32Array.from(batch.scores);
+      const otherPath = this.path === "fused" ? "stepwise" : "fused";
+      const other = await openSessions(this.pkg, otherPath === "fused" ? ["sampler"] : ["denoiser", "critic"], settings, silent(logger));
+      const sampler =
+        otherPath === "fused"
+          ? new FusedSampler(other.sessions.sampler!, m)
+          : new StepwiseSampler(other.sessions.denoiser!, other.sessions.critic!, m);
+      const b2 = await sampler.run(this.normalize(obs, B), B, this.K, noise);
+      const diff = Math.max(maxAbsDiff(candidates, b2.candidates), maxAbsDiff(scores, b2.scores) / Math.max(1, maxAbs(scores)));
+      await sampler.release();
+      if (!(diff <= PARITY_TOLERANCE)) {
+        throw new PolicyPackageError(`${this.pkg.dir}: fused and stepwise paths disagree by ${diff.toExponential(2)} on the same noise`);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.sampler.release();
+  }
+}
+
+function silent(logger: Logger): Logger {
+  return { log: (level, msg, fields) => (level === "warn" || level === "error" ? logger.log(level, msg, fields) : undefined) };
+}
+
+export function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Infinity;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) {
+    const e = Math.abs(a[i] - b[i]);
+    if (Number.isNaN(e)) return Infinity;
+    if (e > d) d = e;
+  }
+  return d;
+}
+
+function maxAbs(a: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
+  return m;
+}

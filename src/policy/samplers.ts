@@ -1,0 +1,150 @@
+// The two ways to get K candidate actions and their scores from a package, given the same noise:
+//  - fused: one call of the `sampler` graph (the whole reverse chain and the critic inside ONNX);
+//  - stepwise: the runtime runs the T reverse steps itself over `denoiser`, then scores with `critic`.
+// Both lay out candidates of observation b as rows b*K .. b*K+K-1 and must agree to 1e-5.
+import * as ort from "onnxruntime-node";
+import type { PolicyManifest } from "./manifest.ts";
+import { reverseConstants, type ReverseConstants } from "./schedule.ts";
+import { aggregate } from "./selection.ts";
+
+export type SamplerPath = "fused" | "stepwise";
+
+export interface CandidateBatch {
+  candidates: Float32Array; // [B*K, A]
+  scores: Float32Array; // [B*K]
+  /** The fused graph's own pick (argmax of its scores), [B, A]; null for the stepwise path. */
+  graphAction: Float32Array | null;
+}
+
+export interface CandidateSampler {
+  readonly path: SamplerPath;
+  /** obs: normalised observations [B, O]; noise [T+1, B*K, A]. Returned arrays are valid until the next run. */
+  run(obs: Float32Array, B: number, K: number, noise: Float32Array): Promise<CandidateBatch>;
+  release(): Promise<void>;
+}
+
+function expectLength(what: string, data: ArrayLike<number>, n: number): void {
+  if (data.length !== n) throw new Error(`${what}: ONNX Runtime returned ${data.length} values, expected ${n}`);
+}
+
+export class FusedSampler implements CandidateSampler {
+  readonly path = "fused" as const;
+  private readonly inputNames: string[];
+  private readonly outputNames: string[];
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly m: PolicyManifest,
+  ) {
+    const entry = m.files.sampler!;
+    this.inputNames = entry.inputs.map((t) => t.name);
+    this.outputNames = entry.outputs.map((t) => t.name);
+  }
+
+  async run(obs: Float32Array, B: number, K: number, noise: Float32Array): Promise<CandidateBatch> {
+    const O = this.m.observation.size;
+    const A = this.m.action.size;
+    const T = this.m.diffusion!.steps;
+    const out = await this.session.run({
+      [this.inputNames[0]]: new ort.Tensor("float32", obs.subarray(0, B * O), [B, O]),
+      [this.inputNames[1]]: new ort.Tensor("float32", noise.subarray(0, (T + 1) * B * K * A), [T + 1, B * K, A]),
+    });
+    const [action, candidates, scores] = this.outputNames.map((n) => out[n].data as Float32Array);
+    expectLength(`sampler output ${this.outputNames[0]}`, action, B * A);
+    expectLength(`sampler output ${this.outputNames[1]}`, candidates, B * K * A);
+    expectLength(`sampler output ${this.outputNames[2]}`, scores, B * K);
+    return { candidates, scores, graphAction: action };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+export class StepwiseSampler implements CandidateSampler {
+  readonly path = "stepwise" as const;
+  private readonly c: ReverseConstants;
+  private readonly clip: number;
+  private readonly denoiserIn: string[];
+  private readonly denoiserOut: string;
+  private readonly criticIn: string[];
+  private readonly criticOut: string;
+  private capacity = 0;
+  private obsRep = new Float32Array(0);
+  private x = new Float32Array(0);
+  private scores = new Float32Array(0);
+  private steps: BigInt64Array[] = [];
+
+  constructor(
+    private readonly denoiser: ort.InferenceSession,
+    private readonly critic: ort.InferenceSession,
+    private readonly m: PolicyManifest,
+  ) {
+    this.c = reverseConstants(m.diffusion!);
+    this.clip = m.diffusion!.clip_x0 ?? Infinity;
+    this.denoiserIn = m.files.denoiser!.inputs.map((t) => t.name);
+    this.denoiserOut = m.files.denoiser!.outputs[0].name;
+    this.criticIn = m.files.critic!.inputs.map((t) => t.name);
+    this.criticOut = m.files.critic!.outputs[0].name;
+  }
+
+  private ensureCapacity(N: number): void {
+    if (N <= this.capacity) return;
+    this.capacity = N;
+    this.obsRep = new Float32Array(N * this.m.observation.size);
+    this.x = new Float32Array(N * this.m.action.size);
+    this.scores = new Float32Array(N);
+    this.steps = Array.from({ length: this.c.T }, (_, t) => new BigInt64Array(N).fill(BigInt(t)));
+  }
+
+  async run(obs: Float32Array, B: number, K: number, noise: Float32Array): Promise<CandidateBatch> {
+    const O = this.m.observation.size;
+    const A = this.m.action.size;
+    const N = B * K;
+    this.ensureCapacity(N);
+    const { obsRep, c } = this;
+    for (let b = 0; b < B; b++) {
+      const row = obs.subarray(b * O, (b + 1) * O);
+      for (let k = 0; k < K; k++) obsRep.set(row, (b * K + k) * O);
+    }
+    const x = this.x.subarray(0, N * A);
+    x.set(noise.subarray(0, N * A));
+    const obsTensor = new ort.Tensor("float32", obsRep.subarray(0, N * O), [N, O]);
+    const xTensor = new ort.Tensor("float32", x, [N, A]);
+    const f = Math.fround; // every operation rounded to float32, as PyTorch and ONNX Runtime compute it
+    for (let i = 0; i < c.T; i++) {
+      const t = c.T - 1 - i;
+      const out = await this.denoiser.run({
+        [this.denoiserIn[0]]: xTensor,
+        [this.denoiserIn[1]]: new ort.Tensor("int64", this.steps[t].subarray(0, N), [N]),
+        [this.denoiserIn[2]]: obsTensor,
+      });
+      const eps = out[this.denoiserOut].data as Float32Array;
+      expectLength(`denoiser output ${this.denoiserOut}`, eps, N * A);
+      const recip = c.sqrtRecipAlphasCumprod[t];
+      const recipm1 = c.sqrtRecipm1AlphasCumprod[t];
+      const c1 = c.posteriorMeanCoef1[t];
+      const c2 = c.posteriorMeanCoef2[t];
+      const std = c.noiseStd[t];
+      const z = noise.subarray((i + 1) * N * A, (i + 2) * N * A);
+      for (let j = 0; j < N * A; j++) {
+        let x0 = f(f(recip * x[j]) - f(recipm1 * eps[j]));
+        if (x0 > this.clip) x0 = this.clip;
+        else if (x0 < -this.clip) x0 = -this.clip;
+        const mean = f(f(c1 * x0) + f(c2 * x[j]));
+        x[j] = t > 0 ? f(mean + f(std * z[j])) : mean;
+      }
+    }
+    for (let j = 0; j < N * A; j++) x[j] = x[j] > 1 ? 1 : x[j] < -1 ? -1 : x[j];
+    const q = (await this.critic.run({ [this.criticIn[0]]: obsTensor, [this.criticIn[1]]: xTensor }))[this.criticOut]
+      .data as Float32Array;
+    const M = this.m.critic.members;
+    expectLength(`critic output ${this.criticOut}`, q, N * M);
+    const scores = aggregate(q, N, M, this.m.selection.aggregation, this.m.selection.beta, this.scores.subarray(0, N));
+    return { candidates: x, scores, graphAction: null };
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.denoiser.release(), this.critic.release()]);
+  }
+}

@@ -1,0 +1,182 @@
+"""Diffusion-QL (Wang, Hunt, Zhou, ICLR 2023): offline RL with a diffusion actor and a Q-learning term.
+
+Follows the authors' code (Zhendong-Wang/Diffusion-Policies-for-Offline-RL, agents/ql_diffusion.py):
+- critic: twin Q, TD target min(Q1', Q2')(s', a') with a' from the EMA actor (or, with
+  `max_q_backup`, the max over 10 EMA-actor samples per member, then the min); soft target updates;
+- actor: L = L_bc (noise prediction on dataset actions) + eta * (-mean Q_i(s, a_theta) / mean |Q_j| detached),
+  i, j a random assignment of the twin; a_theta is the full reverse chain *with gradient*;
+- EMA actor: decay 0.995, every 5 steps from step 1000; grad-norm clipping; vp schedule, T = 5;
+- deployment as the authors evaluate: 50 candidates from the actor, softmax(min Q of the target
+  critic) with temperature 1.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..common import clip_and_step, evaluate, policy_actor, soft_update
+from ..envs import make_env
+from ..policy import DiffusionPolicy, PolicySpec, build_policy
+from ..replay import ReplayBuffer
+from ..run import Run, seed_everything
+
+
+@dataclass
+class DiffusionQLConfig:
+    dataset: str = ""  # .npz in the trainer's dataset format (docs/datasets.md)
+    env: str = "Pendulum-v1"  # for evaluation and for the manifest
+    seed: int = 0
+    total_steps: int = 1_000_000  # gradient steps (the authors: 2000 epochs x 1000)
+    batch_size: int = 256
+    gamma: float = 0.99
+    tau: float = 0.005
+    lr: float = 3e-4
+    lr_decay: bool = False  # cosine annealing of both learning rates to 0 over total_steps
+    eta: float = 1.0
+    grad_clip: float = 1.0
+    max_q_backup: bool = False
+    ema_decay: float = 0.995
+    ema_start: int = 1000
+    ema_every: int = 5
+    T: int = 5
+    schedule: str = "vp"
+    hidden: int = 256
+    layers: int = 3
+    t_dim: int = 16
+    t_hidden: int = 32
+    critic_hidden: int = 256
+    eval_sample: int = 50
+    temperature: float = 1.0
+    normalize_obs: bool = False
+    eval_interval: int = 50_000
+    eval_episodes: int = 10
+    checkpoint_interval: int = 50_000
+    log_interval: int = 1000
+    device: str = "cpu"
+    threads: int = 0
+
+
+def policy_spec(cfg: DiffusionQLConfig, obs_dim: int, act_dim: int) -> PolicySpec:
+    return PolicySpec(obs_dim, act_dim, cfg.hidden, cfg.layers, cfg.t_dim, cfg.t_hidden, cfg.schedule, cfg.T,
+                      critic_hidden=cfg.critic_hidden,
+                      normalize=cfg.normalize_obs, K=cfg.eval_sample, aggregation="min", rule="softmax",
+                      temperature=cfg.temperature)
+
+
+class DiffusionQL:
+    def __init__(self, cfg: DiffusionQLConfig, obs_dim: int, act_dim: int):
+        self.cfg, self.device = cfg, torch.device(cfg.device)
+        self.spec = policy_spec(cfg, obs_dim, act_dim)
+        # `policy` holds the online actor and the *target* critic: what the authors deploy.
+        self.policy: DiffusionPolicy = build_policy(self.spec).to(self.device)
+        self.actor, self.critic_target = self.policy.diffusion, self.policy.critic
+        self.critic = copy.deepcopy(self.critic_target)
+        self.ema_actor = copy.deepcopy(self.actor)
+        self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=cfg.lr)
+        self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=3e-4)
+        self.schedulers = []
+        if cfg.lr_decay:
+            self.schedulers = [torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=cfg.total_steps, eta_min=0.0)
+                               for o in (self.actor_opt, self.critic_opt)]
+
+    def next_q(self, next_obs: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            if not self.cfg.max_q_backup:
+                return self.critic_target(next_obs, self.ema_actor.sample(next_obs)).min(dim=1).values
+            rep = next_obs.repeat_interleave(10, dim=0)
+            q = self.critic_target(rep, self.ema_actor.sample(rep)).reshape(next_obs.shape[0], 10, -1)
+            return q.max(dim=1).values.min(dim=1).values
+
+    def update(self, batch: dict, step: int) -> dict:
+        cfg = self.cfg
+        obs = self.policy.normalize(batch["observations"])
+        next_obs = self.policy.normalize(batch["next_observations"])
+
+        y = batch["rewards"] + cfg.gamma * (1.0 - batch["terminals"]) * self.next_q(next_obs)
+        q = self.critic(obs, batch["actions"])
+        critic_loss = ((q - y[:, None]) ** 2).mean(dim=0).sum()
+        clip_and_step(self.critic_opt, critic_loss, self.critic.parameters(), cfg.grad_clip)
+
+        bc_loss = self.actor.loss(batch["actions"], obs)
+        q_new = self.critic(obs, self.actor.sample(obs))
+        i = int(np.random.uniform() > 0.5)
+        q_loss = -q_new[:, i].mean() / q_new[:, 1 - i].abs().mean().detach()
+        actor_loss = bc_loss + cfg.eta * q_loss
+        clip_and_step(self.actor_opt, actor_loss, self.actor.parameters(), cfg.grad_clip)
+
+        if step % cfg.ema_every == 0 and step >= cfg.ema_start:
+            soft_update(self.ema_actor, self.actor, 1.0 - cfg.ema_decay)
+        soft_update(self.critic_target, self.critic, cfg.tau)
+        for s in self.schedulers:
+            s.step()
+        return {"critic_loss": float(critic_loss), "bc_loss": float(bc_loss), "q_loss": float(q_loss),
+                "actor_loss": float(actor_loss), "q_mean": float(q.mean())}
+
+    def state_dict(self) -> dict:
+        state = {name: getattr(self, name).state_dict() for name in
+                 ("policy", "critic", "ema_actor", "actor_opt", "critic_opt")}
+        state["schedulers"] = [s.state_dict() for s in self.schedulers]
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("policy", "critic", "ema_actor", "actor_opt", "critic_opt"):
+            getattr(self, name).load_state_dict(state[name])
+        for s, s_state in zip(self.schedulers, state["schedulers"]):
+            s.load_state_dict(s_state)
+
+
+def train(cfg: DiffusionQLConfig, run_dir: str, resume: bool = False, stop_at: int | None = None) -> dict:
+    """As qvpo.train: until total_steps or `stop_at`, resumable."""
+    if not cfg.dataset:
+        raise ValueError("diffusion_ql needs --dataset FILE.npz (see docs/datasets.md)")
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    data = ReplayBuffer.from_dataset(cfg.dataset)
+    obs_dim, act_dim = data.data["observations"].shape[1], data.data["actions"].shape[1]
+    agent = DiffusionQL(cfg, obs_dim, act_dim)
+    if cfg.normalize_obs:
+        agent.policy.normalizer.update(torch.as_tensor(data.data["observations"][: data.size]))
+    rng = np.random.default_rng(cfg.seed)
+    run = Run(run_dir, "diffusion_ql", {**cfg.__dict__})
+    step, best, last = 0, -math.inf, float("nan")
+    state = run.load() if resume else None
+    if state is not None:
+        agent.load_state_dict(state["agent"])
+        rng.bit_generator.state = state["np_rng"]
+        step, best, last = state["step"], state["best_return"], state["last_return"]
+
+    def snapshot(**extra) -> dict:
+        return {"algorithm": "diffusion_ql", "spec": agent.spec.__dict__, "policy": agent.policy.state_dict(),
+                "env": cfg.env, "seed": cfg.seed, "step": step, "dataset": cfg.dataset, **extra}
+
+    bar = run.progress(cfg.total_steps, step, "diffusion_ql")
+    end = min(cfg.total_steps, stop_at or cfg.total_steps)
+    while step < end:
+        stats = agent.update(data.sample(cfg.batch_size, rng, agent.device), step)
+        step += 1
+        if step % cfg.log_interval == 0:
+            run.log("train", {"step": step, **stats, "wall_s": run.wall_s})
+            bar.set_postfix(critic=f"{stats['critic_loss']:.3g}", bc=f"{stats['bc_loss']:.3g}")
+        if step % cfg.eval_interval == 0 or step == cfg.total_steps:
+            returns = evaluate(policy_actor(agent.policy, cfg.eval_sample, agent.device), cfg.env,
+                               cfg.eval_episodes, seed=10_000 + cfg.seed)
+            last = float(returns.mean())
+            run.log("eval", {"step": step, "return_mean": last, "return_std": float(returns.std()),
+                             "episodes": len(returns), "wall_s": run.wall_s})
+            bar.set_postfix(eval=f"{last:.4g}")
+            if last > best:
+                best = last
+                run.save(snapshot(eval_return=last, eval_return_std=float(returns.std()),
+                                  eval_episodes=len(returns)), "best.pt")
+        if step % cfg.checkpoint_interval == 0 or step == end:
+            run.save(snapshot(agent=agent.state_dict(), np_rng=rng.bit_generator.state, best_return=best,
+                              last_return=last))
+        bar.update(1)
+    bar.close()
+    return {"step": step, "best_return": best, "last_return": last}

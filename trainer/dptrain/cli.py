@@ -1,0 +1,131 @@
+"""Command line: train, resume, export, and export untrained graphs of any size (for benchmarks).
+
+  python -m dptrain train qvpo --env Pendulum-v1 --run-dir runs/pendulum [--config FILE] [--resume]
+  python -m dptrain export runs/pendulum --out models/pendulum-qvpo [--name NAME]
+  python -m dptrain export-untrained --obs 51 --act 19 --steps 20 --out .cache/bench/h1-T20
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .algos import diffusion_ql, qvpo
+from .common import evaluate, policy_actor
+from .config import add_config_arguments, build_config
+from .envs import deployment_info, make_env
+from .export import export_policy, load_checkpoint_policy
+from .policy import PolicySpec, build_policy
+
+EXPORT_EVAL_SEED = 20_000
+ALGORITHMS = {"qvpo": (qvpo.QVPOConfig, qvpo.train), "diffusion_ql": (diffusion_ql.DiffusionQLConfig,
+                                                                      diffusion_ql.train)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="dptrain", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train_p = commands.add_parser("train", help="train a policy (resumable)")
+    algos = train_p.add_subparsers(dest="algorithm", required=True)
+    for name, (cfg_cls, _) in ALGORITHMS.items():
+        p = algos.add_parser(name)
+        p.add_argument("--run-dir", required=True, help="logs and checkpoints go here")
+        p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
+        p.add_argument("--stop-at", type=int, help="stop (with a checkpoint) at this step; resume later")
+        add_config_arguments(p, cfg_cls)
+
+    export_p = commands.add_parser("export", help="write a policy package from a run or checkpoint")
+    export_p.add_argument("checkpoint", help="run directory (uses best.pt) or .pt file")
+    export_p.add_argument("--out", required=True)
+    export_p.add_argument("--name", help="package name (default: the output directory's name)")
+    export_p.add_argument("--K", type=int, help="candidates per tick (default: the algorithm's)")
+    export_p.add_argument("--eval-episodes", type=int, default=0,
+                          help="evaluate the exported policy on this many fresh episodes for the manifest's provenance")
+
+    untrained_p = commands.add_parser("export-untrained", help="export randomly initialised graphs (benchmarks)")
+    untrained_p.add_argument("--obs", type=int, required=True)
+    untrained_p.add_argument("--act", type=int, required=True)
+    untrained_p.add_argument("--steps", type=int, default=20)
+    untrained_p.add_argument("--K", type=int, default=32)
+    untrained_p.add_argument("--hidden", type=int, default=256)
+    untrained_p.add_argument("--schedule", default="cosine")
+    untrained_p.add_argument("--seed", type=int, default=0)
+    untrained_p.add_argument("--out", required=True)
+
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        cfg_cls, train = ALGORITHMS[args.algorithm]
+        cfg = build_config(cfg_cls, args)
+        started = time.time()
+        result = train(cfg, args.run_dir, resume=args.resume, stop_at=args.stop_at)
+        print(json.dumps({**result, "wall_s": round(time.time() - started, 1)}))
+        return 0
+    if args.command == "export":
+        policy, spec, state = load_checkpoint_policy(args.checkpoint)
+        if args.K:
+            spec.K = policy.selection.K = args.K
+        env = make_env(state["env"])
+        provenance = _provenance(state, argv, args.checkpoint)
+        if args.eval_episodes > 0:
+            returns = evaluate(policy_actor(policy, spec.K), state["env"], args.eval_episodes, seed=EXPORT_EVAL_SEED)
+            provenance["evaluation"] = {"env": state["env"], "episodes": args.eval_episodes, "K": spec.K,
+                                        "return_mean": float(returns.mean()), "return_std": float(returns.std()),
+                                        "seeds": f"{EXPORT_EVAL_SEED}..{EXPORT_EVAL_SEED + args.eval_episodes - 1}",
+                                        "when": "at export, on seeds not used during training"}
+        manifest = export_policy(policy, spec, deployment_info(state["env"], env), args.out,
+                                 args.name or _dir_name(args.out), provenance)
+        print(json.dumps({"out": args.out, "files": {r: f["sha256"][:12] for r, f in manifest["files"].items()},
+                          "export_max_diff": manifest["provenance"]["export_max_diff"],
+                          "evaluation": manifest["provenance"]["evaluation"]}))
+        return 0
+    if args.command == "export-untrained":
+        torch.manual_seed(args.seed)
+        spec = PolicySpec(args.obs, args.act, hidden=args.hidden, critic_hidden=args.hidden, schedule=args.schedule,
+                          T=args.steps, K=args.K)
+        deployment = {"robot": "untrained", "task": "benchmark", "control_rate_hz": 50.0,
+                      "observation_terms": [{"name": "benchmark_input", "size": args.obs, "sim_only": True}],
+                      "joints": [f"joint_{i}" for i in range(args.act)],
+                      "action_mapping": {"target": "raw", "offset": [0.0] * args.act, "scale": [1.0] * args.act},
+                      "pd_gains": {"kp": [0.0] * args.act, "kd": [0.0] * args.act}}
+        export_policy(build_policy(spec), spec, deployment, args.out, _dir_name(args.out),
+                      {"algorithm": "untrained", "seed": args.seed, "steps": 0, "command": _command(argv)})
+        print(json.dumps({"out": args.out}))
+        return 0
+    return 2
+
+
+def _dir_name(path: str) -> str:
+    return path.rstrip("/").split("/")[-1]
+
+
+def _command(argv: list[str]) -> str:
+    return "python -m dptrain " + " ".join(shlex.quote(a) for a in argv)
+
+
+def _provenance(state: dict, argv: list[str], checkpoint: str) -> dict:
+    evaluation = None
+    if "eval_return" in state:
+        evaluation = {"env": state["env"], "episodes": state.get("eval_episodes"),
+                      "return_mean": state["eval_return"], "return_std": state.get("eval_return_std"),
+                      "when": "during training (the best of the periodic evaluations)"}
+    return {"algorithm": state["algorithm"], "seed": state["seed"], "steps": state["step"],
+            "env": state["env"], "dataset": state.get("dataset"), "evaluation": evaluation,
+            "training": _training_record(state, checkpoint), "command": _command(argv)}
+
+
+def _training_record(state: dict, checkpoint: str) -> dict | None:
+    """The run's config and wall time, from the run directory next to the checkpoint."""
+    run_dir = Path(checkpoint) if Path(checkpoint).is_dir() else Path(checkpoint).parent
+    config = run_dir / "config.json"
+    if not config.exists():
+        return None
+    return {**json.loads(config.read_text()), "wall_s_at_checkpoint": round(float(state.get("wall_s", 0.0)), 1)}

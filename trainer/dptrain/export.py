@@ -1,0 +1,208 @@
+"""Export a trained policy as a policy package (format version 1, docs/policy-package.md).
+
+Writes denoiser.onnx, critic.onnx, sampler.onnx and policy.json, then verifies what it wrote: ONNX
+Runtime on each graph must reproduce PyTorch within `tolerance` on random inputs (with batch sizes
+other than the ones traced, so dynamic axes are exercised), or the export fails with the difference.
+The difference is absolute for values up to 1 in size and relative beyond.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+import json
+import subprocess
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from . import __version__
+from .networks import textbook_mish
+from .policy import DiffusionPolicy, PolicySpec, build_policy
+
+FORMAT_VERSION = 1
+OPSET = 17
+TOLERANCE = 1e-5
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+class _DenoiserGraph(nn.Module):
+    def __init__(self, policy: DiffusionPolicy):
+        super().__init__()
+        self.denoiser = policy.diffusion.denoiser
+
+    def forward(self, noisy_action, step, observation):
+        return self.denoiser(noisy_action, step, observation)
+
+
+class _CriticGraph(nn.Module):
+    def __init__(self, policy: DiffusionPolicy):
+        super().__init__()
+        self.critic = policy.critic
+
+    def forward(self, observation, action):
+        return self.critic(observation, action)
+
+
+def tensor(name: str, shape: list, dtype: str = "float32") -> dict:
+    return {"name": name, "dtype": dtype, "shape": shape}
+
+
+def graph_signatures(spec: PolicySpec) -> dict:
+    """Inputs and outputs of each role, as written into the manifest (strings are dynamic axes)."""
+    O, A, M, T = spec.obs_dim, spec.act_dim, spec.critic_members, spec.T
+    return {
+        "denoiser": {"inputs": [tensor("noisy_action", ["n", A]), tensor("step", ["n"], "int64"),
+                                tensor("observation", ["n", O])],
+                     "outputs": [tensor("predicted_noise", ["n", A])]},
+        "critic": {"inputs": [tensor("observation", ["n", O]), tensor("action", ["n", A])],
+                   "outputs": [tensor("q", ["n", M])]},
+        "sampler": {"inputs": [tensor("observation", ["batch", O]), tensor("noise", [T + 1, "batch_x_k", A])],
+                    "outputs": [tensor("action", ["batch", A]), tensor("candidates", ["batch", "k", A]),
+                                tensor("scores", ["batch", "k"])]},
+    }
+
+
+def _export(module: nn.Module, args: tuple, path: Path, signature: dict) -> None:
+    names_in = [t["name"] for t in signature["inputs"]]
+    names_out = [t["name"] for t in signature["outputs"]]
+    dynamic = {t["name"]: {i: d for i, d in enumerate(t["shape"]) if isinstance(d, str)}
+               for t in signature["inputs"] + signature["outputs"]}
+    kwargs = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False  # the TorchScript exporter: same graphs from PyTorch 1.13 and 2.x
+    with warnings.catch_warnings():
+        # The unrolled chain registers each step index as a constant on purpose.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        torch.onnx.export(module, args, str(path), input_names=names_in, output_names=names_out,
+                          dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, **kwargs)
+
+
+def _max_diff(session: ort.InferenceSession, module: nn.Module, inputs: dict[str, np.ndarray]) -> float:
+    """Largest |ONNX - PyTorch| / max(1, |PyTorch|): absolute for values up to 1 (actions, noise), relative
+    beyond (critic values of hundreds carry float32 rounding of 1e-5 on their own)."""
+    got = session.run(None, inputs)
+    with torch.no_grad(), textbook_mish():
+        want = module(*[torch.from_numpy(v) for v in inputs.values()])
+    want = want if isinstance(want, tuple) else (want,)
+    return max(float(np.max(np.abs(g - w.numpy()) / np.maximum(1.0, np.abs(w.numpy())))) if g.size else 0.0
+               for g, w in zip(got, want))
+
+
+def _verify(path: Path, module: nn.Module, inputs: dict[str, np.ndarray], tolerance: float) -> float:
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    diff = _max_diff(session, module, inputs)
+    if not diff <= tolerance:
+        raise ExportError(f"{path.name}: ONNX Runtime differs from PyTorch by {diff:.3g} (tolerance {tolerance:g})")
+    return diff
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def git_commit() -> str | None:
+    """The trainer's commit, with '-dirty' when its checkout has uncommitted changes; None outside git."""
+    here = Path(__file__).resolve().parent
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, cwd=here)
+
+    try:
+        head = git("rev-parse", "--verify", "HEAD")
+        if head.returncode != 0:
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def normalizer_section(policy: DiffusionPolicy) -> dict | None:
+    n = policy.normalizer
+    if n is None:
+        return None
+    return {"mean": [float(v) for v in n.mean.to(torch.float32)], "std": [float(v) for v in n.std32()],
+            "clip": float(n.clip)}
+
+
+def build_manifest(name: str, policy: DiffusionPolicy, spec: PolicySpec, deployment: dict, files: dict,
+                   provenance: dict) -> dict:
+    d = policy.diffusion
+    return {
+        "format_version": FORMAT_VERSION,
+        "name": name,
+        "algorithm": provenance["algorithm"],
+        "robot": deployment["robot"],
+        "task": deployment["task"],
+        "control_rate_hz": deployment["control_rate_hz"],
+        "observation": {"size": spec.obs_dim, "terms": deployment["observation_terms"],
+                        "normalizer": normalizer_section(policy)},
+        "action": {"size": spec.act_dim, "joints": deployment["joints"], **deployment["action_mapping"]},
+        "pd_gains": deployment["pd_gains"],
+        "diffusion": {"schedule": d.schedule, "schedule_params": d.schedule_params, "steps": d.T,
+                      "prediction": "epsilon", "clip_x0": d.clip_x0, "variance": d.variance,
+                      "noise_ratio": d.noise_ratio},
+        "critic": {"members": spec.critic_members},
+        "selection": {"K": spec.K, "aggregation": spec.aggregation, "beta": spec.beta, "rule": spec.rule,
+                      "temperature": spec.temperature},
+        "files": files,
+        "provenance": provenance,
+    }
+
+
+def export_policy(policy: DiffusionPolicy, spec: PolicySpec, deployment: dict, out_dir: str | Path, name: str,
+                  provenance: dict, tolerance: float = TOLERANCE, seed: int = 0) -> dict:
+    """Write and verify the package; returns the manifest. `provenance` needs at least 'algorithm'."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    policy = policy.cpu().eval()
+    sigs = graph_signatures(spec)
+    rng = np.random.default_rng(seed)
+    O, A, T = spec.obs_dim, spec.act_dim, spec.T
+    randn = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+
+    graphs = {
+        "denoiser": (_DenoiserGraph(policy),
+                     lambda n: {"noisy_action": randn(n, A), "step": rng.integers(0, T, n).astype(np.int64),
+                                "observation": randn(n, O)}),
+        "critic": (_CriticGraph(policy), lambda n: {"observation": randn(n, O), "action": randn(n, A)}),
+        "sampler": (policy, lambda n: {"observation": randn(n, O), "noise": randn(T + 1, n * spec.K, A)}),
+    }
+    files, diffs = {}, {}
+    for role, (module, make_inputs) in graphs.items():
+        path = out / f"{role}.onnx"
+        trace_inputs = make_inputs(2)
+        _export(module, tuple(torch.from_numpy(v) for v in trace_inputs.values()), path, sigs[role])
+        diffs[role] = max(_verify(path, module, make_inputs(n), tolerance) for n in (1, 3))
+        files[role] = {"path": path.name, "sha256": sha256(path), **sigs[role]}
+
+    provenance = {"trainer": "dptrain", "trainer_version": __version__, "commit": git_commit(),
+                  "torch_version": torch.__version__, "onnx_opset": OPSET,
+                  "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                  "export_max_diff": diffs, **provenance}
+    manifest = build_manifest(name, policy, spec, deployment, files, provenance)
+    (out / "policy.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def load_checkpoint_policy(path: str | Path) -> tuple[DiffusionPolicy, PolicySpec, dict]:
+    """A run directory (its best.pt, else checkpoint.pt) or a checkpoint file -> (policy, spec, checkpoint)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "best.pt" if (path / "best.pt").exists() else path / "checkpoint.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = torch.load(path, map_location="cpu")
+    spec = PolicySpec(**state["spec"])
+    policy = build_policy(spec)
+    policy.load_state_dict(state["policy"])
+    return policy.eval(), spec, state

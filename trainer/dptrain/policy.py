@@ -1,0 +1,122 @@
+"""A deployable diffusion policy: observation normaliser, diffusion actor, critic, selection rule.
+
+`DiffusionPolicy.forward` *is* the fused sampler graph that gets exported: normalised observations
+[B, O] and noise [T+1, B*K, A] in; selected action [B, A], candidates [B, K, A], scores [B, K] out.
+Candidates of observation b are rows b*K .. b*K+K-1 of the noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .diffusion import Diffusion
+from .networks import CriticEnsemble, Denoiser
+from .selection import aggregate, gather_candidates, select_index
+
+
+class Normalizer(nn.Module):
+    """(obs - mean) / std clipped to +-clip, with running statistics (parallel Welford) for online training."""
+
+    def __init__(self, size: int, clip: float = 10.0, eps: float = 1e-8):
+        super().__init__()
+        self.clip, self.eps = clip, eps
+        self.register_buffer("mean", torch.zeros(size, dtype=torch.float64))
+        self.register_buffer("var", torch.ones(size, dtype=torch.float64))
+        self.register_buffer("count", torch.zeros((), dtype=torch.float64))
+
+    @torch.no_grad()
+    def update(self, batch: torch.Tensor) -> None:
+        batch = batch.to(torch.float64).reshape(-1, self.mean.shape[0])
+        n = batch.shape[0]
+        b_mean, b_var = batch.mean(0), batch.var(0, unbiased=False)
+        total = self.count + n
+        delta = b_mean - self.mean
+        self.mean += delta * n / total
+        self.var.copy_((self.var * self.count + b_var * n + delta**2 * self.count * n / total) / total)
+        self.count.copy_(total)
+
+    def std32(self) -> torch.Tensor:
+        return torch.sqrt(self.var + self.eps).to(torch.float32)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return torch.clamp((obs - self.mean.to(torch.float32)) / self.std32(), -self.clip, self.clip)
+
+
+@dataclass
+class Selection:
+    K: int = 32
+    aggregation: str = "min"
+    beta: float = 0.0
+    rule: str = "argmax"
+    temperature: float = 1.0
+
+
+class DiffusionPolicy(nn.Module):
+    def __init__(self, diffusion: Diffusion, critic: CriticEnsemble, selection: Selection,
+                 normalizer: Normalizer | None = None):
+        super().__init__()
+        self.diffusion, self.critic, self.selection = diffusion, critic, selection
+        self.normalizer = normalizer
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.normalizer(obs) if self.normalizer is not None else obs
+
+    def forward(self, obs: torch.Tensor, noise: torch.Tensor):
+        """The fused sampler on normalised observations; selection by argmax of the aggregated critic."""
+        B, O = obs.shape
+        A = noise.shape[2]
+        K = noise.shape[1] // B
+        obs_rep = obs.unsqueeze(1).expand(B, K, O).reshape(B * K, O)
+        x = self.diffusion.reverse_chain(obs_rep, noise)
+        scores = aggregate(self.critic(obs_rep, x), self.selection.aggregation, self.selection.beta).reshape(B, K)
+        candidates = x.reshape(B, K, A)
+        return gather_candidates(candidates, scores.argmax(dim=1)), candidates, scores
+
+    @torch.no_grad()
+    def sample(self, obs: torch.Tensor, noise: torch.Tensor | None = None, K: int | None = None,
+               u: torch.Tensor | None = None, generator: torch.Generator | None = None) -> dict:
+        """Raw observations in; the manifest's selection rule (softmax draws use u). Returns a dict of tensors."""
+        K = K or self.selection.K
+        if noise is None:
+            noise = self.diffusion.draw_noise(obs.shape[0] * K, generator, obs.device)
+        _, candidates, scores = self.forward(self.normalize(obs), noise)
+        idx = select_index(scores, self.selection.rule, self.selection.temperature, u)
+        return {"action": gather_candidates(candidates, idx), "index": idx, "candidates": candidates, "scores": scores}
+
+
+@dataclass
+class PolicySpec:
+    """Everything needed to rebuild a DiffusionPolicy (stored in checkpoints, read by export)."""
+
+    obs_dim: int
+    act_dim: int
+    hidden: int = 256
+    layers: int = 3
+    t_dim: int = 32
+    t_hidden: int = 256
+    schedule: str = "cosine"
+    T: int = 20
+    variance: str = "posterior"
+    clip_x0: float | None = 1.0
+    noise_ratio: float = 1.0
+    critic_members: int = 2
+    critic_hidden: int = 256
+    critic_layers: int = 3
+    normalize: bool = False
+    K: int = 32
+    aggregation: str = "min"
+    beta: float = 0.0
+    rule: str = "argmax"
+    temperature: float = 1.0
+
+
+def build_policy(spec: PolicySpec) -> DiffusionPolicy:
+    denoiser = Denoiser(spec.obs_dim, spec.act_dim, spec.hidden, spec.layers, spec.t_dim, spec.t_hidden)
+    diffusion = Diffusion(denoiser, spec.schedule, spec.T, variance=spec.variance, clip_x0=spec.clip_x0,
+                          noise_ratio=spec.noise_ratio)
+    critic = CriticEnsemble(spec.obs_dim, spec.act_dim, spec.critic_members, spec.critic_hidden, spec.critic_layers)
+    selection = Selection(spec.K, spec.aggregation, spec.beta, spec.rule, spec.temperature)
+    return DiffusionPolicy(diffusion, critic, selection, Normalizer(spec.obs_dim) if spec.normalize else None)

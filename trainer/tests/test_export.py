@@ -1,0 +1,68 @@
+import json
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from dptrain import export as export_mod
+from dptrain.cli import main
+from dptrain.policy import PolicySpec, build_policy
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "policy-package.schema.json").read_text())
+DEPLOYMENT = {"robot": "test", "task": "unit", "control_rate_hz": 50.0,
+              "observation_terms": [{"name": "a", "size": 3, "sim_only": False}, {"name": "b", "size": 2, "sim_only": True}],
+              "joints": ["j0", "j1"], "action_mapping": {"target": "position", "offset": [0.0, 0.1], "scale": [1.0, 0.5]},
+              "pd_gains": {"kp": [10.0, 20.0], "kd": [1.0, 2.0]}}
+
+
+def small_spec(**kw):
+    return PolicySpec(obs_dim=5, act_dim=2, hidden=16, t_hidden=16, critic_hidden=16, T=6, K=4, **kw)
+
+
+@pytest.mark.parametrize("kw", [{}, {"schedule": "vp", "critic_members": 3, "aggregation": "lcb", "beta": 1.0,
+                                     "rule": "softmax", "normalize": True}])
+def test_export_writes_a_verified_package(tmp_path, kw):
+    spec = small_spec(**kw)
+    policy = build_policy(spec)
+    manifest = export_mod.export_policy(policy, spec, DEPLOYMENT, tmp_path, "unit", {"algorithm": "qvpo", "seed": 3,
+                                                                                    "steps": 0})
+    jsonschema.validate(manifest, SCHEMA)
+    assert json.loads((tmp_path / "policy.json").read_text()) == manifest
+    for role in ("denoiser", "critic", "sampler"):
+        assert manifest["files"][role]["sha256"] == export_mod.sha256(tmp_path / f"{role}.onnx")
+        assert manifest["provenance"]["export_max_diff"][role] <= 1e-5
+    assert manifest["files"]["sampler"]["inputs"][1]["shape"] == [7, "batch_x_k", 2]
+    assert manifest["provenance"]["trainer"] == "dptrain" and manifest["provenance"]["seed"] == 3
+    # The fused graph computes the same as the PyTorch policy for another batch size and K.
+    sess = ort.InferenceSession(str(tmp_path / "sampler.onnx"), providers=["CPUExecutionProvider"])
+    obs = np.random.default_rng(1).standard_normal((5, 5)).astype(np.float32)
+    noise = np.random.default_rng(2).standard_normal((7, 5 * 9, 2)).astype(np.float32)
+    action, candidates, scores = sess.run(None, {"observation": obs, "noise": noise})
+    with torch.no_grad():
+        want = policy(torch.from_numpy(obs), torch.from_numpy(noise))
+    assert candidates.shape == (5, 9, 2) and scores.shape == (5, 9)
+    for got, w in zip((action, candidates, scores), want):
+        np.testing.assert_allclose(got, w.numpy(), atol=1e-5)
+
+
+def test_export_fails_with_the_difference_it_found(tmp_path):
+    spec = small_spec()
+    policy = build_policy(spec)
+    export_mod.export_policy(policy, spec, DEPLOYMENT, tmp_path, "unit", {"algorithm": "qvpo", "seed": 0, "steps": 0})
+    with torch.no_grad():
+        policy.critic.layers[-1].bias += 0.01  # the module no longer matches what was written
+    inputs = {"observation": np.zeros((2, 5), np.float32), "action": np.zeros((2, 2), np.float32)}
+    with pytest.raises(export_mod.ExportError, match=r"critic\.onnx: ONNX Runtime differs from PyTorch by 0\.01"):
+        export_mod._verify(tmp_path / "critic.onnx", export_mod._CriticGraph(policy), inputs, 1e-5)
+
+
+def test_cli_exports_untrained_graphs_of_any_size(tmp_path, capsys):
+    assert main(["export-untrained", "--obs", "7", "--act", "3", "--steps", "4", "--hidden", "16",
+                 "--out", str(tmp_path / "u")]) == 0
+    m = json.loads((tmp_path / "u" / "policy.json").read_text())
+    assert (m["observation"]["size"], m["action"]["size"], m["diffusion"]["steps"]) == (7, 3, 4)
+    assert m["algorithm"] == "untrained"
+    jsonschema.validate(m, SCHEMA)
