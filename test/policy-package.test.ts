@@ -100,6 +100,7 @@ test("the load-time cross-check catches a manifest that misdescribes the graphs"
 
 test("an unknown sampler path or K is refused", async () => {
   await assert.rejects(PolicyEngine.load(fixturePath("qvpo-bandit"), { ...quiet, K: 0 }), /K must be a positive integer/);
+  await assert.rejects(PolicyEngine.load(fixturePath("qvpo-bandit"), { ...quiet, path: "magic" as never }), /sampler path must be/);
   const engine = await PolicyEngine.load(fixturePath("qvpo-bandit"), quiet);
   assert.throws(() => engine.setK(2.5), /K must be a positive integer/);
   await assert.rejects(engine.sample(new Float32Array(1)), /observation has 1 values, expected 1 x 2/);

@@ -78,16 +78,22 @@ export class PolicyEngine {
     const pkg = readPolicyPackage(dir);
     const m = pkg.manifest;
     if (!m.diffusion) throw new PolicyPackageError(`${pkg.dir}/policy.json: /diffusion: this runtime samples diffusion policies; the package has none`);
+    const K = options.K ?? m.selection.K;
+    checkK(K); // before any session exists
     const path = options.path ?? (m.files.sampler ? "fused" : "stepwise");
+    if (path !== "fused" && path !== "stepwise") throw new RangeError(`sampler path must be "fused" or "stepwise", got ${JSON.stringify(path)}`);
     const roles: Role[] = path === "fused" ? ["sampler"] : ["denoiser", "critic"];
     const settings = { ...DEFAULT_SESSION_SETTINGS, ...options.session };
     const { sessions, provider } = await openSessions(pkg, roles, settings, logger);
     const sampler =
       path === "fused" ? new FusedSampler(sessions.sampler!, m) : new StepwiseSampler(sessions.denoiser!, sessions.critic!, m);
-    const K = options.K ?? m.selection.K;
-    if (!Number.isInteger(K) || K < 1) throw new RangeError(`K must be a positive integer, got ${K}`);
     const engine = new PolicyEngine(pkg, sampler, provider, K, options.seed ?? 0);
-    await engine.probe(options.crossCheck ?? true, settings, logger);
+    try {
+      await engine.probe(options.crossCheck ?? true, settings, logger);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
     return engine;
   }
 
@@ -96,7 +102,7 @@ export class PolicyEngine {
   }
 
   setK(K: number): void {
-    if (!Number.isInteger(K) || K < 1) throw new RangeError(`K must be a positive integer, got ${K}`);
+    checkK(K);
     this.K = K;
   }
 
@@ -222,6 +228,10 @@ export class PolicyEngine {
   async close(): Promise<void> {
     await this.sampler.release();
   }
+}
+
+function checkK(K: number): void {
+  if (!Number.isInteger(K) || K < 1) throw new RangeError(`K must be a positive integer, got ${K}`);
 }
 
 function silent(logger: Logger): Logger {

@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from . import __version__
-from .networks import textbook_mish
 from .policy import DiffusionPolicy, PolicySpec, build_policy
+from .run import load_trusted
 
 FORMAT_VERSION = 1
 OPSET = 17
@@ -82,6 +82,7 @@ def _export(module: nn.Module, args: tuple, path: Path, signature: dict) -> None
     with warnings.catch_warnings():
         # The unrolled chain registers each step index as a constant on purpose.
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message="The shape inference of prim::Constant")
         torch.onnx.export(module, args, str(path), input_names=names_in, output_names=names_out,
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, **kwargs)
 
@@ -90,7 +91,7 @@ def _max_diff(session: ort.InferenceSession, module: nn.Module, inputs: dict[str
     """Largest |ONNX - PyTorch| / max(1, |PyTorch|): absolute for values up to 1 (actions, noise), relative
     beyond (critic values of hundreds carry float32 rounding of 1e-5 on their own)."""
     got = session.run(None, inputs)
-    with torch.no_grad(), textbook_mish():
+    with torch.no_grad():
         want = module(*[torch.from_numpy(v) for v in inputs.values()])
     want = want if isinstance(want, tuple) else (want,)
     return max(float(np.max(np.abs(g - w.numpy()) / np.maximum(1.0, np.abs(w.numpy())))) if g.size else 0.0
@@ -201,7 +202,7 @@ def load_checkpoint_policy(path: str | Path) -> tuple[DiffusionPolicy, PolicySpe
         path = path / "best.pt" if (path / "best.pt").exists() else path / "checkpoint.pt"
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, map_location="cpu")
+    state = load_trusted(path)
     spec = PolicySpec(**state["spec"])
     policy = build_policy(spec)
     policy.load_state_dict(state["policy"])

@@ -6,7 +6,6 @@ the order of the concatenated inputs is part of what the exported ONNX graphs me
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
@@ -14,31 +13,18 @@ from torch import nn
 
 
 class Mish(nn.Module):
-    """x * tanh(softplus(x)).
+    """x * tanh(softplus(x)), computed as x * n(n + 2) / (n(n + 2) + 2) with n = exp(x).
 
-    Training uses the identity tanh(log(1 + n)) = n(n + 2) / (n(n + 2) + 2) with n = exp(x): one exp instead
-    of softplus and tanh, about 3x faster on CPU builds without vectorised tanh (Debian's torch 1.13). The
-    exported graph keeps the textbook form (Softplus, Tanh), which ONNX Runtime runs with vectorised kernels.
-    The two agree to ~1e-6 (checked by the export's verification).
+    The identity tanh(log(1 + n)) = n(n + 2) / (n(n + 2) + 2) needs one exp instead of softplus and tanh:
+    about 3x faster in PyTorch builds without vectorised tanh (Debian's 1.13), and about 4x faster in ONNX
+    Runtime, whose Softplus kernel is scalar (K 32, T 20 fused sampler: 18 ms -> 4.3 ms per tick). Training,
+    the exported graphs and their verification all use this one formula; it matches torch's Mish to ~1e-6.
     """
 
-    textbook = False  # set by `textbook_mish()`: the export traces and verifies with the same formula
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if Mish.textbook or torch.onnx.is_in_onnx_export():
-            return x * torch.tanh(nn.functional.softplus(x))
         n = torch.exp(torch.clamp(x, max=20.0))  # beyond 20 the ratio is 1 in float32
         p = n * (n + 2.0)
         return x * p / (p + 2.0)
-
-
-@contextlib.contextmanager
-def textbook_mish():
-    previous, Mish.textbook = Mish.textbook, True
-    try:
-        yield
-    finally:
-        Mish.textbook = previous
 
 
 def sinusoidal_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

@@ -57,7 +57,7 @@ class Run:
         file = self.path / name
         if not file.exists():
             return None
-        state = torch.load(file, map_location="cpu")
+        state = load_trusted(file)
         self.elapsed_before = float(state.get("wall_s", 0.0))
         set_rng_state(state["rng"])
         return state
@@ -65,6 +65,12 @@ class Run:
     def progress(self, total: int, initial: int, desc: str) -> tqdm:
         return tqdm(total=total, initial=initial, desc=desc, unit="step", dynamic_ncols=True, mininterval=1.0,
                     disable=os.environ.get("DPTRAIN_NO_PROGRESS") == "1")
+
+
+def load_trusted(path: str | Path) -> dict:
+    """torch.load of a checkpoint this trainer wrote: it holds RNG states and plain Python objects, which
+    PyTorch >= 2.6 refuses unless weights_only=False (an argument PyTorch 1.13 also accepts)."""
+    return torch.load(path, map_location="cpu", weights_only=False)
 
 
 def seed_everything(seed: int) -> None:

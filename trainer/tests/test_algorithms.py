@@ -9,6 +9,7 @@ from dptrain.common import evaluate
 from dptrain.envs.bandit import ContextualBandit
 from dptrain.export import load_checkpoint_policy
 from dptrain.replay import ReplayBuffer
+from dptrain.run import load_trusted
 
 SMALL = dict(hidden=64, t_hidden=32, critic_hidden=64, threads=1)
 
@@ -57,8 +58,8 @@ def test_qvpo_resume_continues_exactly(tmp_path):
     qvpo.train(straight, str(tmp_path / "b"), stop_at=300)
     resumed = qvpo.train(straight, str(tmp_path / "b"), resume=True)
     assert resumed["step"] == 400
-    a = torch.load(tmp_path / "a" / "checkpoint.pt")["policy"]
-    b = torch.load(tmp_path / "b" / "checkpoint.pt")["policy"]
+    a = load_trusted(tmp_path / "a" / "checkpoint.pt")["policy"]
+    b = load_trusted(tmp_path / "b" / "checkpoint.pt")["policy"]
     for key in a:
         torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
 
