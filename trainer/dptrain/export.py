@@ -111,7 +111,8 @@ def sha256(path: Path) -> str:
 
 
 def git_commit() -> str | None:
-    """The trainer's commit, with '-dirty' when its checkout has uncommitted changes; None outside git."""
+    """The trainer's commit, with '-dirty' when trainer/ has uncommitted changes (outputs written elsewhere,
+    such as packages in models/, do not count); None outside git."""
     here = Path(__file__).resolve().parent
 
     def git(*args: str) -> subprocess.CompletedProcess:
@@ -121,7 +122,7 @@ def git_commit() -> str | None:
         head = git("rev-parse", "--verify", "HEAD")
         if head.returncode != 0:
             return None
-        dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", str(here.parent)).stdout.strip()
         return head.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
