@@ -28,6 +28,39 @@ test("values are standard normal (moments and tails of 200k draws)", () => {
   assert.ok(x.every(Number.isFinite));
 });
 
+test("the distribution fits the normal CDF (chi-square over 24 bins, 400k draws) including the tails", () => {
+  const n = 400_000;
+  const edges = Array.from({ length: 23 }, (_, i) => -4 + (8 * (i + 1)) / 24); // 24 bins over (-inf, inf)
+  const counts = new Array(24).fill(0);
+  const rng = new SeededNormal(9);
+  let beyond35 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = rng.normal();
+    let b = 0;
+    while (b < 23 && v >= edges[b]) b++;
+    counts[b]++;
+    if (Math.abs(v) > 3.5) beyond35++;
+  }
+  const cdf = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
+  let chi2 = 0;
+  for (let b = 0; b < 24; b++) {
+    const lo = b === 0 ? 0 : cdf(edges[b - 1]);
+    const hi = b === 23 ? 1 : cdf(edges[b]);
+    const expected = n * (hi - lo);
+    chi2 += (counts[b] - expected) ** 2 / expected;
+  }
+  assert.ok(chi2 < 49.7, `chi-square ${chi2.toFixed(1)} with 23 degrees of freedom (p = 0.001 at 49.7)`);
+  // P(|x| > 3.5) = 4.65e-4: the ziggurat's tail algorithm is exercised (186 expected, sd ~14).
+  assert.ok(Math.abs(beyond35 - 186) < 60, `beyond 3.5: ${beyond35}`);
+});
+
+/** Abramowitz-Stegun 7.1.26 (error < 1.5e-7). */
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+}
+
 test("uniforms lie in [0, 1) and cover it", () => {
   const rng = new SeededNormal(5);
   const bins = new Array(10).fill(0);
@@ -37,4 +70,12 @@ test("uniforms lie in [0, 1) and cover it", () => {
     bins[Math.floor(u * 10)]++;
   }
   for (const b of bins) assert.ok(Math.abs(b - 10_000) < 500, `bin count ${b}`);
+});
+
+test("fill() gives exactly the stream of repeated normal() calls", () => {
+  const a = new SeededNormal(3);
+  const b = new SeededNormal(3);
+  const filled = a.fill(new Float32Array(50_000));
+  for (let i = 0; i < filled.length; i++) assert.equal(filled[i], Math.fround(b.normal()), `value ${i}`);
+  assert.equal(a.uniform(), b.uniform(), "and leaves the generator in the same state");
 });
