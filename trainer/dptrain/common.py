@@ -49,3 +49,20 @@ def policy_actor(policy, K: int, device="cpu", generator: torch.Generator | None
         return policy.sample(o, K=K, generator=generator)["action"][0].cpu().numpy()
 
     return act
+
+
+def evaluate_and_keep_best(run, policy, cfg, step: int, best: float, snapshot, bar) -> tuple[float, float]:
+    """The periodic evaluation of a training run: `cfg.eval_episodes` episodes with K = `cfg.eval_sample`
+    on seeds 10000 + seed ..., logged to eval.csv; best.pt is rewritten when the mean beats `best`.
+    Returns (this mean, the best so far)."""
+    device = next(policy.parameters()).device
+    returns = evaluate(policy_actor(policy, cfg.eval_sample, device), cfg.env, cfg.eval_episodes,
+                       seed=10_000 + cfg.seed)
+    mean, std = float(returns.mean()), float(returns.std())
+    run.log("eval", {"step": step, "return_mean": mean, "return_std": std, "episodes": len(returns),
+                     "wall_s": run.wall_s})
+    bar.set_postfix(eval=f"{mean:.4g}")
+    if mean > best:
+        best = mean
+        run.save(snapshot(eval_return=mean, eval_return_std=std, eval_episodes=len(returns)), "best.pt")
+    return mean, best

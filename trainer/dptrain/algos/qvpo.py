@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..common import clip_and_step, evaluate, policy_actor, soft_update
+from ..common import clip_and_step, evaluate_and_keep_best, soft_update
 from ..envs import make_env
 from ..policy import DiffusionPolicy, PolicySpec, build_policy
 from ..replay import ReplayBuffer
@@ -197,16 +197,7 @@ def train(cfg: QVPOConfig, run_dir: str, resume: bool = False, stop_at: int | No
                 bar.set_postfix(critic=f"{stats['critic_loss']:.3g}", actor=f"{stats['actor_loss']:.3g}")
 
         if step % cfg.eval_interval == 0 or step == cfg.total_steps:
-            returns = evaluate(policy_actor(agent.policy, cfg.eval_sample, agent.device), cfg.env,
-                               cfg.eval_episodes, seed=10_000 + cfg.seed)
-            last = float(returns.mean())
-            run.log("eval", {"step": step, "return_mean": last, "return_std": float(returns.std()),
-                             "episodes": len(returns), "wall_s": run.wall_s})
-            bar.set_postfix(eval=f"{last:.4g}")
-            if last > best:
-                best = last
-                run.save(snapshot(eval_return=last, eval_return_std=float(returns.std()),
-                                  eval_episodes=len(returns)), "best.pt")
+            last, best = evaluate_and_keep_best(run, agent.policy, cfg, step, best, snapshot, bar)
         if step % cfg.checkpoint_interval == 0 or step == end:
             run.save(snapshot(agent=agent.state_dict(), replay=replay.state_dict(), np_rng=rng.bit_generator.state,
                               best_return=best, last_return=last, episode=episode))
