@@ -55,7 +55,7 @@ test("start runs a policy at its control rate for --duration seconds", () => {
 
 test("bench writes one JSON record per configuration with percentiles", () => {
   const out = join(mkdtempSync(join(tmpdir(), "bench-")), "bench.json");
-  const r = run("bench", ["--package", fixturePath("qvpo-bandit"), "--K", "1,4", "--ticks", "30", "--warmup", "2", "--json", out]);
+  const r = run("bench", ["--package", fixturePath("qvpo-bandit"), "--what", "policy", "--K", "1,4", "--ticks", "30", "--warmup", "2", "--json", out]);
   assert.equal(r.status, 0, r.stderr);
   const records = JSON.parse(readFileSync(out, "utf8"));
   assert.equal(records.length, 4); // 2 paths x 2 K
@@ -67,4 +67,33 @@ test("bench writes one JSON record per configuration with percentiles", () => {
   }
   assert.deepEqual(records.map((x: any) => `${x.path}/${x.K}`).sort(), ["fused/1", "fused/4", "stepwise/1", "stepwise/4"]);
   assert.match(r.stdout, /p50_ms\s+p99_ms\s+max_ms/);
+});
+
+test("bench measures the simulated H1: physics steps per second and real-time factor", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "bench-")), "sim.json");
+  const r = run("bench", ["--what", "sim", "--sim-envs", "1,3", "--sim-steps", "20", "--json", out]);
+  assert.equal(r.status, 0, r.stderr);
+  const records = JSON.parse(readFileSync(out, "utf8"));
+  assert.deepEqual(records.map((x: any) => x.name), ["sim/h1_flat/envs1", "sim/h1_flat/envs3"]);
+  for (const rec of records) {
+    assert.equal(rec.kind, "sim");
+    assert.equal(rec.n, 20);
+    assert.ok(rec.physics_steps_per_s > 0 && rec.real_time_factor > 0);
+    assert.ok(rec.p50_ms <= rec.p99_ms && rec.p99_ms <= rec.max_ms);
+  }
+  assert.match(r.stdout, /sim\/h1_flat\/envs3: \d+ physics steps\/s, real-time factor/);
+});
+
+test("episodes plays a policy on a simulated task and reports returns and the success rate", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "episodes-")), "report.json");
+  const r = run("episodes", ["--policy", fixturePath("h1-untrained"), "--task", "h1-walk", "--episodes", "2", "--seed", "4", "--json", out]);
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+  assert.equal(summary.task, "h1-walk");
+  assert.equal(summary.success_bar, 700);
+  assert.equal(summary.episodes, 2);
+  const report = JSON.parse(readFileSync(out, "utf8"));
+  assert.deepEqual(report.episodes.map((e: any) => e.seed), [4, 5]);
+  assert.match(r.stderr, /\[2\/2\] seed \d: return/);
+  assert.equal(run("episodes", []).status, 2);
 });

@@ -1,8 +1,11 @@
-// npm run bench -- [--json FILE] [options]: policy latency per tick (noise + inference + selection), p50/p99/max.
+// npm run bench -- [--json FILE] [options]: policy latency per tick (noise + inference + selection), p50/p99/max,
+// and the simulated H1's speed.
 //
-// By default it measures untrained packages of the reference sizes, exported by the real trainer into
-// .cache/bench/ (network weights do not change the cost): H1 (obs 51, act 19) and H1-hand (151, 61), for
-// K in {1, 8, 32, 64}, T in {5, 20}, both sampler paths. `--package DIR` measures given packages instead.
+// Policy records: untrained packages of the reference sizes, exported by the real trainer into .cache/bench/
+// (network weights do not change the cost): H1 (obs 51, act 19) and H1-hand (151, 61), for K in {1, 8, 32, 64},
+// T in {5, 20}, both sampler paths. `--package DIR` measures given packages instead.
+// Simulation records: physics steps per second and real-time factor of 1 and 16 worlds holding the home pose
+// (`--sim-envs 1,16`, `--what policy,sim`).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -12,6 +15,7 @@ import { PolicyEngine } from "../policy/engine.ts";
 import { SeededNormal } from "../policy/noise.ts";
 import { readPolicyPackage } from "../policy/package.ts";
 import type { SamplerPath } from "../policy/samplers.ts";
+import { H1Sim, SUBSTEPS_PER_CONTROL_STEP } from "../sim/h1-sim.ts";
 import { silentLogger } from "../util/log.ts";
 import { summarize, type LatencySummary } from "../util/stats.ts";
 
@@ -80,6 +84,39 @@ async function measure(dir: string, path: SamplerPath, K: number, threads: numbe
   };
 }
 
+export interface SimRecord extends LatencySummary {
+  name: string;
+  kind: "sim";
+  envs: number;
+  physics_steps_per_s: number;
+  real_time_factor: number;
+}
+
+/** Step `envs` worlds holding the home pose for `controlSteps` 50 Hz steps (after 20 of warm-up, which
+ * WebAssembly's tiered compiler needs); latency is per step of all worlds. */
+async function measureSim(envs: number, controlSteps: number): Promise<SimRecord> {
+  const sim = await H1Sim.create("h1_flat", envs);
+  for (let s = 0; s < 20; s++) sim.stepAll();
+  const latencies: number[] = [];
+  const began = performance.now();
+  for (let s = 0; s < controlSteps; s++) {
+    const t0 = performance.now();
+    sim.stepAll();
+    latencies.push(performance.now() - t0);
+  }
+  const wall = (performance.now() - began) / 1000;
+  const simulated = controlSteps * SUBSTEPS_PER_CONTROL_STEP * sim.timestep * envs;
+  sim.dispose();
+  return {
+    name: `sim/h1_flat/envs${envs}`,
+    kind: "sim",
+    envs,
+    physics_steps_per_s: Math.round((envs * controlSteps * SUBSTEPS_PER_CONTROL_STEP) / wall),
+    real_time_factor: Math.round((simulated / wall) * 10) / 10,
+    ...summarize(latencies),
+  };
+}
+
 function table(records: BenchRecord[]): string {
   const head = ["name", "obs", "act", "K", "T", "path", "threads", "p50_ms", "p99_ms", "max_ms", "n"] as const;
   const rows = records.map((r) => head.map((h) => String(r[h])));
@@ -101,13 +138,18 @@ async function main(): Promise<number> {
       ticks: { type: "string", default: "200" },
       warmup: { type: "string", default: "20" },
       cache: { type: "string", default: ".cache/bench" },
+      what: { type: "string", default: "policy,sim" },
+      "sim-envs": { type: "string", default: "1,16" },
+      "sim-steps": { type: "string", default: "250" },
     },
   });
+  const what = new Set(list(values.what!));
   const ticks = Number(values.ticks);
   const warmup = Number(values.warmup);
   if (!(ticks >= 1 && warmup >= 0)) throw new Error("--ticks must be >= 1 and --warmup >= 0");
-  const packages =
-    values.package ??
+  const packages = !what.has("policy")
+    ? []
+    : values.package ??
     list(values.sizes!).flatMap((size) => {
       const [obs, act] = size.split("x").map(Number);
       if (!(obs > 0 && act > 0)) throw new Error(`--sizes: expected OBSxACT, got ${size}`);
@@ -128,10 +170,22 @@ async function main(): Promise<number> {
       }
     }
   }
-  console.log(table(records));
+  const simRecords: SimRecord[] = [];
+  if (what.has("sim")) {
+    for (const envs of numbers(values["sim-envs"]!)) {
+      const r = await measureSim(envs, Number(values["sim-steps"]));
+      simRecords.push(r);
+      console.error(`${r.name}: ${r.physics_steps_per_s} physics steps/s, ${r.real_time_factor}x real time`);
+    }
+  }
+  if (records.length) console.log(table(records));
+  for (const r of simRecords) {
+    console.log(`${r.name}: ${r.physics_steps_per_s} physics steps/s, real-time factor ${r.real_time_factor}, step of all worlds p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms`);
+  }
   if (values.json) {
-    writeFileSync(values.json, JSON.stringify(records, null, 2) + "\n");
-    console.log(`wrote ${records.length} records to ${values.json}`);
+    const all = [...records, ...simRecords];
+    writeFileSync(values.json, JSON.stringify(all, null, 2) + "\n");
+    console.log(`wrote ${all.length} records to ${values.json}`);
   }
   return 0;
 }

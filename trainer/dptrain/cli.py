@@ -3,6 +3,7 @@
   python -m dptrain train qvpo --env Pendulum-v1 --run-dir runs/pendulum [--config FILE] [--resume]
   python -m dptrain export runs/pendulum --out models/pendulum-qvpo [--name NAME]
   python -m dptrain export-untrained --obs 51 --act 19 --steps 20 --out .cache/bench/h1-T20
+  python -m dptrain export-untrained --env h1-stand --hidden 32 --out test/fixtures/h1-untrained
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     export_p.add_argument("--eval-episodes", type=int, default=0,
                           help="evaluate the exported policy on this many fresh episodes for the manifest's provenance")
 
-    untrained_p = commands.add_parser("export-untrained", help="export randomly initialised graphs (benchmarks)")
-    untrained_p.add_argument("--obs", type=int, required=True)
-    untrained_p.add_argument("--act", type=int, required=True)
+    untrained_p = commands.add_parser("export-untrained",
+                                      help="export randomly initialised graphs (benchmarks, runtime tests)")
+    untrained_p.add_argument("--env", help="take sizes, robot, joints and observation terms from this env")
+    untrained_p.add_argument("--obs", type=int, help="observation size (without --env)")
+    untrained_p.add_argument("--act", type=int, help="action size (without --env)")
     untrained_p.add_argument("--steps", type=int, default=20)
     untrained_p.add_argument("--K", type=int, default=32)
     untrained_p.add_argument("--hidden", type=int, default=256)
@@ -89,18 +92,30 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "export-untrained":
         torch.manual_seed(args.seed)
-        spec = PolicySpec(args.obs, args.act, hidden=args.hidden, critic_hidden=args.hidden, schedule=args.schedule,
+        if args.env:
+            env = make_env(args.env)
+            deployment = deployment_info(args.env, env)
+            obs, act = env.observation_space.shape[0], env.action_space.shape[0]
+        elif args.obs and args.act:
+            obs, act = args.obs, args.act
+            deployment = _benchmark_deployment(obs, act)
+        else:
+            parser.error("export-untrained needs --env, or --obs and --act")
+        spec = PolicySpec(obs, act, hidden=args.hidden, critic_hidden=args.hidden, schedule=args.schedule,
                           T=args.steps, K=args.K)
-        deployment = {"robot": "untrained", "task": "benchmark", "control_rate_hz": 50.0,
-                      "observation_terms": [{"name": "benchmark_input", "size": args.obs, "sim_only": True}],
-                      "joints": [f"joint_{i}" for i in range(args.act)],
-                      "action_mapping": {"target": "raw", "offset": [0.0] * args.act, "scale": [1.0] * args.act},
-                      "pd_gains": {"kp": [0.0] * args.act, "kd": [0.0] * args.act}}
         export_policy(build_policy(spec), spec, deployment, args.out, _dir_name(args.out),
                       {"algorithm": "untrained", "seed": args.seed, "steps": 0, "command": _command(argv)})
         print(json.dumps({"out": args.out}))
         return 0
     return 2
+
+
+def _benchmark_deployment(obs: int, act: int) -> dict:
+    return {"robot": "untrained", "task": "benchmark", "control_rate_hz": 50.0,
+            "observation_terms": [{"name": "benchmark_input", "size": obs, "sim_only": True}],
+            "joints": [f"joint_{i}" for i in range(act)],
+            "action_mapping": {"target": "raw", "offset": [0.0] * act, "scale": [1.0] * act},
+            "pd_gains": {"kp": [0.0] * act, "kd": [0.0] * act}}
 
 
 def _dir_name(path: str) -> str:

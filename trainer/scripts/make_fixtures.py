@@ -6,6 +6,7 @@ packages, and writes test vectors computed by the trainer's PyTorch code:
   dql-bandit/    Diffusion-QL on a noisy behaviour dataset, vp schedule, T = 5, softmax selection
   */vectors.json observations, noise, uniforms -> PyTorch's candidates, scores, chosen index and action
   nan-output/    qvpo-bandit with a NaN in its sampler graph (for the runtime's probe)
+  h1-untrained/  an untrained policy with the H1 stand task's manifest (for the runtime's episode runner)
   math-vectors.json  schedules and reverse-step constants, critic aggregations, softmax draws
 """
 
@@ -23,6 +24,7 @@ import numpy as np
 import torch
 
 from dptrain.algos import diffusion_ql, qvpo
+from dptrain.cli import main as main_cli
 from dptrain.envs import deployment_info, make_env
 from dptrain.envs.bandit import ContextualBandit
 from dptrain.export import export_policy, load_checkpoint_policy, sha256
@@ -170,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         summary = {"qvpo-bandit": make_qvpo(Path(tmp), args.out), "dql-bandit": make_dql(Path(tmp), args.out)}
     make_nan_output(args.out)
+    main_cli(["export-untrained", "--env", "h1-stand", "--hidden", "32", "--K", "8", "--steps", "5",
+              "--out", str(args.out / "h1-untrained")])
     math_vectors(args.out)
     summary["wall_s"] = round(time.time() - started, 1)
     print(json.dumps(summary, indent=2))
