@@ -91,23 +91,29 @@ def main(argv: list[str] | None = None) -> int:
                           "evaluation": manifest["provenance"]["evaluation"]}))
         return 0
     if args.command == "export-untrained":
-        torch.manual_seed(args.seed)
-        if args.env:
-            env = make_env(args.env)
-            deployment = deployment_info(args.env, env)
-            obs, act = env.observation_space.shape[0], env.action_space.shape[0]
-        elif args.obs and args.act:
-            obs, act = args.obs, args.act
-            deployment = _benchmark_deployment(obs, act)
-        else:
+        if not (args.env or (args.obs and args.act)):
             parser.error("export-untrained needs --env, or --obs and --act")
-        spec = PolicySpec(obs, act, hidden=args.hidden, critic_hidden=args.hidden, schedule=args.schedule,
-                          T=args.steps, K=args.K)
-        export_policy(build_policy(spec), spec, deployment, args.out, _dir_name(args.out),
-                      {"algorithm": "untrained", "seed": args.seed, "steps": 0, "command": _command(argv)})
+        export_untrained(args.out, env=args.env, obs=args.obs, act=args.act, steps=args.steps, K=args.K,
+                         hidden=args.hidden, schedule=args.schedule, seed=args.seed, command=_command(argv))
         print(json.dumps({"out": args.out}))
         return 0
     return 2
+
+
+def export_untrained(out: str, env: str | None = None, obs: int | None = None, act: int | None = None,
+                     steps: int = 20, K: int = 32, hidden: int = 256, schedule: str = "cosine", seed: int = 0,
+                     command: str = "") -> dict:
+    """A package of randomly initialised graphs: sizes, robot and terms from `env`, or benchmark sizes."""
+    torch.manual_seed(seed)
+    if env:
+        e = make_env(env)
+        deployment = deployment_info(env, e)
+        obs, act = e.observation_space.shape[0], e.action_space.shape[0]
+    else:
+        deployment = _benchmark_deployment(obs, act)
+    spec = PolicySpec(obs, act, hidden=hidden, critic_hidden=hidden, schedule=schedule, T=steps, K=K)
+    return export_policy(build_policy(spec), spec, deployment, out, _dir_name(str(out)),
+                         {"algorithm": "untrained", "seed": seed, "steps": 0, "command": command})
 
 
 def _benchmark_deployment(obs: int, act: int) -> dict:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from dptrain.algos import diffusion_ql, qvpo
-from dptrain.cli import main as main_cli
+from dptrain.cli import export_untrained
 from dptrain.envs import deployment_info, make_env
 from dptrain.envs.bandit import ContextualBandit
 from dptrain.export import export_policy, load_checkpoint_policy, sha256
@@ -172,8 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         summary = {"qvpo-bandit": make_qvpo(Path(tmp), args.out), "dql-bandit": make_dql(Path(tmp), args.out)}
     make_nan_output(args.out)
-    main_cli(["export-untrained", "--env", "h1-stand", "--hidden", "32", "--K", "8", "--steps", "5",
-              "--out", str(args.out / "h1-untrained")])
+    export_untrained(args.out / "h1-untrained", env="h1-stand", hidden=32, K=8, steps=5, command="npm run fixtures")
     math_vectors(args.out)
     summary["wall_s"] = round(time.time() - started, 1)
     print(json.dumps(summary, indent=2))
