@@ -41,16 +41,59 @@ test("inspect reports a broken package with a clear error and a non-zero exit", 
   assert.equal(run("inspect", []).status, 2);
 });
 
-test("start runs a policy at its control rate for --duration seconds", () => {
-  const r = run("start", ["--policy", fixturePath("dql-bandit"), "--duration", "1.5"]);
+test("start runs the control node on the simulated H1: start-up sequence, policy, episodes", () => {
+  const r = run("start", ["--policy", fixturePath("h1-untrained"), "--duration", "2"]);
   assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
-  assert.equal(summary.policy, "dql-bandit");
+  assert.equal(summary.policy, "h1-untrained");
   assert.equal(summary.rate_hz, 50);
-  assert.ok(summary.ticks >= 30 && summary.ticks <= 76, `ticks ${summary.ticks}`);
-  assert.equal(summary.non_finite, 0);
-  assert.ok(summary.latency.p50_ms > 0 && summary.latency.p50_ms <= summary.latency.p99_ms);
-  assert.match(r.stdout, /running dql-bandit \(diffusion_ql, gym-bandit\/bandit\) at 50 Hz/);
+  assert.equal(summary.ticks, 100);
+  assert.ok(summary.tick_latency.p50_ms > 0 && summary.tick_latency.p50_ms <= summary.tick_latency.p99_ms);
+  // passive -> stand-up -> hold -> policy, then the untrained policy falls and the tilt watchdog acts.
+  assert.match(summary.safety_events[0], /passive -> standup \(start-up sequence\)/);
+  assert.match(summary.safety_events[1], /standup -> hold \(stand-up complete\)/);
+  assert.match(summary.safety_events[2], /hold -> policy \(start-up sequence\)/);
+  assert.ok(summary.safety_events.some((e: string) => /policy -> damping \(torso tilted/.test(e)));
+  assert.match(r.stdout, /driving the simulated H1 \(h1-stand, lockstep\) at 50 Hz/);
+});
+
+test("start refuses a policy for another robot with a clear error", () => {
+  const r = run("start", ["--policy", fixturePath("dql-bandit"), "--duration", "1"]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /is for robot "gym-bandit", this node drives the H1/);
+});
+
+test("eval plays seeded episodes through the control loop and writes the report", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "eval-")), "eval.json");
+  const r = run("eval", ["--policy", fixturePath("h1-untrained"), "--task", "h1-stand", "--episodes", "2", "--seed", "7", "--json", out]);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(readFileSync(out, "utf8"));
+  assert.equal(report.policy, "h1-untrained");
+  assert.equal(report.task, "h1-stand");
+  assert.equal(report.mode, "lockstep");
+  assert.deepEqual(report.episodes.map((e: any) => e.seed), [7, 8]);
+  // An untrained policy falls (or, damped by the supervisor, ends the episode kneeling at the step limit).
+  for (const e of report.episodes) {
+    assert.ok(e.return > 0 && e.return < 100, `return ${e.return}`);
+    assert.ok(e.length > 0 && e.length <= 1000 && typeof e.terminated === "boolean");
+  }
+  assert.equal(report.success_bar, 800);
+  assert.equal(report.success_rate, 0);
+  assert.ok(report.safety_events.some((e: any) => e.to === "damping"));
+  // Lockstep is reproducible: the same seeds give the same episodes.
+  const again = join(mkdtempSync(join(tmpdir(), "eval-")), "eval.json");
+  run("eval", ["--policy", fixturePath("h1-untrained"), "--episodes", "2", "--seed", "7", "--json", again]);
+  assert.deepEqual(JSON.parse(readFileSync(again, "utf8")).episodes, report.episodes);
+});
+
+test("a short soak sends no command outside the limits", () => {
+  const r = run("soak", ["--policy", fixturePath("h1-untrained"), "--minutes", "0.5"]);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+  assert.equal(report.ticks, 1500);
+  assert.equal(report.commands_audited, 1500);
+  assert.equal(report.commands_outside_limits, 0);
+  assert.ok(report.telemetry_bytes_serialized > 0 && report.episodes_finished > 0);
 });
 
 test("bench writes one JSON record per configuration with percentiles", () => {

@@ -1,95 +1,113 @@
-// npm start: the main job. For now (until the control node drives the simulated H1) it runs a shipped
-// policy at its control rate on a random observation stream, with absolute deadlines, and reports the
-// tick latency and the joint targets the policy would command.
+// npm start: the main job. The control node drives the simulated H1 with a shipped policy at 50 Hz:
+// passive, then the start-up sequence (stand-up, hold, policy), with the safety supervisor on every
+// command. When an episode ends (a fall, or HumanoidBench's 1000 steps) the simulator resets and the
+// node starts the next one. Prints a status line per second and a JSON summary at the end.
 //
-//   npm start -- [--policy models/NAME] [--duration SECONDS] [--path fused|stepwise] [--K N]
-//                [--threads N] [--provider cpu|cuda|auto] [--seed S] [--rate HZ]
-import { setTimeout as sleep } from "node:timers/promises";
+//   npm start -- [--config FILE] [--set PATH=VALUE ...] [--policy models/NAME] [--task h1-stand]
+//                [--duration SECONDS] [--port N]
 import { parseArgs } from "node:util";
+import { loadConfig } from "../config/config.ts";
+import { ControlNode } from "../control/node.ts";
+import { Scheduler } from "../control/scheduler.ts";
+import { StartupSequence } from "../control/startup.ts";
+import { SimLink } from "../link/sim-link.ts";
 import { PolicyEngine } from "../policy/engine.ts";
-import { SeededNormal } from "../policy/noise.ts";
-import type { ProviderRequest } from "../policy/providers.ts";
-import type { SamplerPath } from "../policy/samplers.ts";
 import { consoleLogger } from "../util/log.ts";
 import { summarize } from "../util/stats.ts";
 
-export const DEFAULT_POLICY = "models/pendulum-qvpo";
+const SIM_CONFIG = "config/sim.yaml";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      policy: { type: "string", default: DEFAULT_POLICY },
+      config: { type: "string" },
+      set: { type: "string", multiple: true, default: [] },
+      policy: { type: "string" },
+      task: { type: "string" },
       duration: { type: "string", default: "0" },
-      path: { type: "string" },
-      K: { type: "string" },
-      threads: { type: "string", default: "1" },
-      provider: { type: "string", default: "cpu" },
-      seed: { type: "string", default: "0" },
-      rate: { type: "string" },
+      port: { type: "string" },
     },
   });
+  const overrides = [...values.set!];
+  if (values.policy) overrides.push(`policy.path=${values.policy}`);
+  if (values.task) overrides.push(`link.sim.task=${values.task}`);
+  if (values.port) overrides.push(`api.port=${values.port}`);
+  const config = loadConfig({ file: values.config ?? process.env.H1RT_CONFIG ?? SIM_CONFIG, overrides });
   const duration = Number(values.duration);
   if (!(duration >= 0)) throw new Error(`--duration must be >= 0 seconds, got ${values.duration}`);
-  const engine = await PolicyEngine.load(values.policy!, {
-    path: values.path as SamplerPath | undefined,
-    K: values.K ? Number(values.K) : undefined,
-    seed: Number(values.seed),
-    session: { threads: Number(values.threads), provider: values.provider as ProviderRequest },
-    logger: consoleLogger,
+  if (config.link.kind !== "sim") throw new Error(`link.kind ${config.link.kind}: this version drives the simulated H1 only (link.kind: sim)`);
+
+  const logger = consoleLogger;
+  const engine = await PolicyEngine.load(config.policy.path, {
+    path: config.policy.sampler,
+    K: config.policy.K ?? undefined,
+    seed: config.policy.seed,
+    session: { threads: config.policy.threads, provider: config.policy.provider },
+    logger,
   });
+  const link = await SimLink.create(config.link.sim.task, config.link.sim.seed);
+  const realtime = config.link.sim.realtime;
+  const node = new ControlNode({ config, link, logger, engine, enforceBudget: realtime });
+  const startup = new StartupSequence(node, config.control.startup);
   const m = engine.manifest;
-  const rate = values.rate ? Number(values.rate) : m.control_rate_hz;
-  if (!(rate > 0 && rate <= 1000)) throw new Error(`--rate must be in (0, 1000] Hz, got ${rate}`);
-  const periodMs = 1000 / rate;
   console.log(
-    `running ${m.name} (${m.algorithm}, ${m.robot}/${m.task}) at ${rate} Hz: K=${engine.candidatesPerObservation}, ` +
-      `T=${m.diffusion!.steps}, ${engine.path} sampler on ${engine.provider.toUpperCase()}, random observations` +
-      (duration > 0 ? `, for ${duration} s` : ", Ctrl-C to stop"),
+    `control node: ${m.name} (${m.algorithm}, K=${engine.candidatesPerObservation}, T=${m.diffusion?.steps}, ${engine.path} on ${engine.provider.toUpperCase()}) ` +
+      `driving the simulated H1 (${config.link.sim.task}, ${realtime ? "simulator on its own clock" : "lockstep"}) at ${config.control.rate_hz} Hz` +
+      (duration > 0 ? ` for ${duration} s` : ", Ctrl-C to stop"),
   );
+  console.log(`API and dashboard: not in this version yet (will listen on http://${config.api.host}:${config.api.port}/)`);
 
-  // The stream: standard normal in the policy's normalised space (raw = mean + std * z when it has a normaliser).
-  const rng = new SeededNormal(Number(values.seed) + 1);
-  const obs = new Float32Array(m.observation.size);
-  const norm = m.observation.normalizer;
-  const targets = new Float64Array(m.action.size);
-
-  let stopping = false;
-  process.once("SIGINT", () => (stopping = true));
-  process.once("SIGTERM", () => (stopping = true));
-  const start = performance.now();
+  let seed = config.link.sim.seed;
+  const episodes: { seed: number; return: number; length: number; terminated: boolean }[] = [];
   const latencies: number[] = [];
   let window: number[] = [];
-  let ticks = 0;
-  let misses = 0;
-  let nonFinite = 0;
-  let nextReport = start + 1000;
-  while (!stopping && (duration === 0 || performance.now() - start < duration * 1000)) {
-    const deadline = start + (ticks + 1) * periodMs; // absolute: no drift
-    rng.fill(obs);
-    if (norm) for (let i = 0; i < obs.length; i++) obs[i] = norm.mean[i] + norm.std[i] * obs[i];
-    const t0 = performance.now();
-    const r = await engine.sample(obs);
-    const latency = performance.now() - t0;
-    latencies.push(latency);
-    window.push(latency);
-    if (!r.finite) nonFinite++;
-    for (let j = 0; j < targets.length; j++) targets[j] = m.action.offset[j] + m.action.scale[j] * r.action[j];
-    ticks++;
-    const now = performance.now();
-    if (now > deadline) misses++;
-    if (now >= nextReport) {
-      const s = summarize(window);
-      const shown = m.action.joints.slice(0, 4).map((name, j) => `${name}=${targets[j].toFixed(3)}`).join(" ");
-      console.log(`t=${((now - start) / 1000).toFixed(0)}s ticks=${ticks} p50=${s.p50_ms}ms p99=${s.p99_ms}ms max=${s.max_ms}ms misses=${misses} ${m.action.target}: ${shown}`);
-      window = [];
-      nextReport += 1000;
+  let nextReport = 1;
+  const scheduler = new Scheduler(1000 / config.control.rate_hz, async (index, missed) => {
+    startup.advance();
+    const rec = await node.tick(missed);
+    latencies.push(rec.timings.total);
+    window.push(rec.timings.total);
+    if (!realtime) link.advance();
+    const ep = link.episode;
+    if (ep.terminated || ep.truncated) {
+      episodes.push({ seed: ep.seed, return: ep.return, length: ep.steps, terminated: ep.terminated });
+      console.log(`episode seed ${ep.seed}: return ${ep.return.toFixed(1)} over ${ep.steps} steps${ep.terminated ? " (fell)" : ""}; next episode`);
+      link.reset(++seed);
+      node.beginSimulatedEpisode();
     }
-    await sleep(Math.max(0, deadline - performance.now()));
-  }
+    const t = (index + 1) / config.control.rate_hz;
+    if (t >= nextReport) {
+      const s = summarize(window);
+      console.log(
+        `t=${t.toFixed(0)}s mode=${node.supervisor.mode} tick p50=${s.p50_ms}ms p99=${s.p99_ms}ms max=${s.max_ms}ms ` +
+          `misses=${scheduler.stats.deadlineMisses} episode: step ${ep.steps} return ${ep.return.toFixed(1)}`,
+      );
+      window = [];
+      nextReport++;
+    }
+    if (duration > 0 && t >= duration) void scheduler.stop();
+  });
+  process.once("SIGINT", () => void scheduler.stop());
+  process.once("SIGTERM", () => void scheduler.stop());
+  if (realtime) link.startRealtime();
+  await scheduler.start();
+  await link.close();
   await engine.close();
-  const summary = { policy: m.name, rate_hz: rate, ticks, deadline_misses: misses, non_finite: nonFinite, latency: summarize(latencies) };
-  console.log(JSON.stringify(summary));
-  return nonFinite > 0 ? 1 : 0;
+  console.log(
+    JSON.stringify({
+      policy: m.name,
+      task: config.link.sim.task,
+      rate_hz: config.control.rate_hz,
+      ticks: scheduler.stats.ticks,
+      deadline_misses: scheduler.stats.deadlineMisses,
+      mode: node.supervisor.mode,
+      tick_latency: summarize(latencies),
+      episodes,
+      current_episode: { seed: link.episode.seed, steps: link.episode.steps, return: link.episode.return },
+      safety_events: node.supervisor.events.map((e) => `${e.tick}: ${e.from} -> ${e.to} (${e.reason})`),
+    }),
+  );
+  return 0;
 }
 
 process.exitCode = await main();

@@ -20,6 +20,14 @@ export function motorCommand(): MotorCommand {
   return { q: new Float64Array(n), dq: new Float64Array(n), tau: new Float64Array(n), kp: new Float64Array(n), kd: new Float64Array(n) };
 }
 
+export function copyCommand(from: MotorCommand, to: MotorCommand): void {
+  to.q.set(from.q);
+  to.dq.set(from.dq);
+  to.tau.set(from.tau);
+  to.kp.set(from.kp);
+  to.kd.set(from.kd);
+}
+
 /** HumanoidBench's position control: target q* with its kp and kv, no velocity target, no feed-forward. */
 export function positionCommand(targets: ArrayLike<number>, out: MotorCommand = motorCommand()): MotorCommand {
   for (let j = 0; j < H1_NUM_JOINTS; j++) {
@@ -128,12 +136,7 @@ export class H1Sim {
 
   /** The command world i follows until the next one (copied). */
   setCommand(i: number, command: MotorCommand): void {
-    const c = this.commands[i];
-    c.q.set(command.q);
-    c.dq.set(command.dq);
-    c.tau.set(command.tau);
-    c.kp.set(command.kp);
-    c.kd.set(command.kd);
+    copyCommand(command, this.commands[i]);
   }
 
   /** Advance world i by `substeps` physics steps under its command. Like HumanoidBench, no mj_forward after:

@@ -28,3 +28,42 @@ export function summarize(samples: ArrayLike<number>): LatencySummary {
     mean_ms: round(sorted.length ? sum / sorted.length : NaN),
   };
 }
+
+/** Latencies in fixed buckets (10 µs up to 1 s): constant memory for runs of any length. */
+export class LatencyHistogram {
+  private static readonly BUCKET_MS = 0.01;
+  private readonly counts = new Float64Array(100_001);
+  private total = 0;
+  private sum = 0;
+  private max = 0;
+
+  add(ms: number): void {
+    const b = Math.min(this.counts.length - 1, Math.max(0, Math.round(ms / LatencyHistogram.BUCKET_MS)));
+    this.counts[b]++;
+    this.total++;
+    this.sum += ms;
+    if (ms > this.max) this.max = ms;
+  }
+
+  /** Nearest-rank percentile, to the bucket's resolution. */
+  percentile(p: number): number {
+    const rank = Math.max(1, Math.ceil((p / 100) * this.total));
+    let seen = 0;
+    for (let b = 0; b < this.counts.length; b++) {
+      seen += this.counts[b];
+      if (seen >= rank) return b * LatencyHistogram.BUCKET_MS;
+    }
+    return NaN;
+  }
+
+  summary(): LatencySummary {
+    const round = (v: number) => Math.round(v * 1000) / 1000;
+    return {
+      n: this.total,
+      p50_ms: round(this.percentile(50)),
+      p99_ms: round(this.percentile(99)),
+      max_ms: round(this.max),
+      mean_ms: round(this.total ? this.sum / this.total : NaN),
+    };
+  }
+}
