@@ -38,6 +38,8 @@ interface LoadedPolicy {
   obs: Float32Array;
   lastAction: Float32Array;
   velocityCommand: Float64Array;
+  /** The observation builder's inputs, refilled every tick. */
+  sources: ObservationSources;
 }
 
 const now = () => performance.now();
@@ -105,13 +107,16 @@ export class ControlNode {
     if (mode === "policy" || mode === "standup") throw new PolicyRefused(`a policy can be loaded in passive, damping, hold or e-stop, not in ${mode}`);
     const builder = this.checkPolicy(engine);
     const m = engine.manifest;
+    const lastAction = new Float32Array(m.action.size);
+    const velocityCommand = Float64Array.from(this.o.config.control.velocity_command ?? defaultVelocityCommand(m.observation.terms) ?? [0, 0, 0]);
     this.policy = {
       engine,
       builder,
       mapper: new ActionMapper(m),
       obs: new Float32Array(m.observation.size),
-      lastAction: new Float32Array(m.action.size),
-      velocityCommand: Float64Array.from(this.o.config.control.velocity_command ?? defaultVelocityCommand(m.observation.terms) ?? [0, 0, 0]),
+      lastAction,
+      velocityCommand,
+      sources: { state: this.linkState.robot, lastAction, velocityCommand, timeS: 0 },
     };
   }
 
@@ -165,14 +170,10 @@ export class ControlNode {
     const p = this.policy;
     if (p && this.supervisor.mode === "policy" && state) {
       try {
-        const src: ObservationSources = {
-          state,
-          qpos: this.linkState.qpos,
-          qvel: this.linkState.qvel,
-          lastAction: p.lastAction,
-          velocityCommand: p.velocityCommand,
-          timeS: this.policyTicks * this.dt,
-        };
+        const src = p.sources;
+        src.qpos = this.linkState.qpos;
+        src.qvel = this.linkState.qvel;
+        src.timeS = this.policyTicks * this.dt;
         p.builder.build(src, p.obs);
         nonFinite = !allFinite(p.obs);
         t2 = now();

@@ -31,7 +31,7 @@ export interface SampleTimings {
   total_ms: number;
 }
 
-/** One tick's result. Arrays are the engine's own buffers: valid until the next call; copy to keep them. */
+/** One tick's result. The object and its arrays are the engine's own: valid until the next call; copy to keep. */
 export interface PolicySample {
   B: number;
   K: number;
@@ -58,6 +58,16 @@ export class PolicyEngine {
   private index = new Int32Array(0);
   private uniforms = new Float64Array(0);
   private busy = false;
+  private readonly result: PolicySample = {
+    B: 0,
+    K: 0,
+    action: new Float32Array(0),
+    index: new Int32Array(0),
+    candidates: new Float32Array(0),
+    scores: new Float32Array(0),
+    finite: true,
+    timings: { noise_ms: 0, inference_ms: 0, selection_ms: 0, total_ms: 0 },
+  };
 
   private constructor(
     readonly pkg: PolicyPackage,
@@ -144,16 +154,20 @@ export class PolicyEngine {
       for (let b = 0; b < B; b++) action.set(batch.candidates.subarray((b * K + index[b]) * A, (b * K + index[b] + 1) * A), b * A);
       const finite = allFinite(batch.scores) && allFinite(batch.candidates);
       const t2 = performance.now();
-      return {
-        B,
-        K,
-        action,
-        index,
-        candidates: batch.candidates,
-        scores: batch.scores,
-        finite,
-        timings: { noise_ms: 0, inference_ms: t1 - t0, selection_ms: t2 - t1, total_ms: t2 - t0 },
-      };
+      // One result object per engine, refilled every call (like the arrays it points to).
+      const r = this.result;
+      r.B = B;
+      r.K = K;
+      r.action = action;
+      r.index = index;
+      r.candidates = batch.candidates;
+      r.scores = batch.scores;
+      r.finite = finite;
+      r.timings.noise_ms = 0;
+      r.timings.inference_ms = t1 - t0;
+      r.timings.selection_ms = t2 - t1;
+      r.timings.total_ms = t2 - t0;
+      return r;
     } finally {
       this.busy = false;
     }
