@@ -30,6 +30,13 @@ if [ ! -f node_modules/.setup-stamp ] || [ "$(cat node_modules/.setup-stamp)" !=
 fi
 [ "$node_only" = 1 ] && exit 0
 
+# Debian's Chromium, for the dashboard's end-to-end test (playwright-core drives it; no browser download).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ]; then
+  say "installing chromium (apt) for the browser test"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+fi
+
 if [ -n "${DPTRAIN_PYTHON:-}" ]; then
   # A user-provided interpreter (e.g. PyTorch 2.x with CUDA): install the trainer into it once.
   if ! "$DPTRAIN_PYTHON" -c "import dptrain" 2>/dev/null; then

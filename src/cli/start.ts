@@ -12,6 +12,9 @@ import { Scheduler } from "../control/scheduler.ts";
 import { StartupSequence } from "../control/startup.ts";
 import { SimLink } from "../link/sim-link.ts";
 import { PolicyEngine } from "../policy/engine.ts";
+import { randomToken } from "../api/auth.ts";
+import { LogHub } from "../api/logs.ts";
+import { ApiServer } from "../api/server.ts";
 import { consoleLogger } from "../util/log.ts";
 import { summarize } from "../util/stats.ts";
 
@@ -37,14 +40,16 @@ async function main(): Promise<number> {
   if (!(duration >= 0)) throw new Error(`--duration must be >= 0 seconds, got ${values.duration}`);
   if (config.link.kind !== "sim") throw new Error(`link.kind ${config.link.kind}: this version drives the simulated H1 only (link.kind: sim)`);
 
-  const logger = consoleLogger;
-  const engine = await PolicyEngine.load(config.policy.path, {
-    path: config.policy.sampler,
-    K: config.policy.K ?? undefined,
-    seed: config.policy.seed,
-    session: { threads: config.policy.threads, provider: config.policy.provider },
-    logger,
-  });
+  const logger = new LogHub(consoleLogger);
+  const loadPolicy = (dir: string) =>
+    PolicyEngine.load(dir, {
+      path: config.policy.sampler,
+      K: config.policy.K ?? undefined,
+      seed: config.policy.seed,
+      session: { threads: config.policy.threads, provider: config.policy.provider },
+      logger,
+    });
+  const engine = await loadPolicy(config.policy.path);
   const link = await SimLink.create(config.link.sim.task, config.link.sim.seed);
   const realtime = config.link.sim.realtime;
   const node = new ControlNode({ config, link, logger, engine, enforceBudget: realtime });
@@ -55,7 +60,11 @@ async function main(): Promise<number> {
       `driving the simulated H1 (${config.link.sim.task}, ${realtime ? "simulator on its own clock" : "lockstep"}) at ${config.control.rate_hz} Hz` +
       (duration > 0 ? ` for ${duration} s` : ", Ctrl-C to stop"),
   );
-  console.log(`API and dashboard: not in this version yet (will listen on http://${config.api.host}:${config.api.port}/)`);
+  const token = config.api.token ?? randomToken();
+  const api = new ApiServer({ config, node, logs: logger, token, engine, loadPolicy, episode: () => ({ ...link.episode }) });
+  const url = await api.listen();
+  console.log(`dashboard ${url}/  API docs ${url}/docs  metrics ${url}/metrics  telemetry ws://${url.slice(7)}/ws`);
+  if (!config.api.token) console.log(`API token for this run (mutating routes; e-stop needs none): ${token}`);
 
   let seed = config.link.sim.seed;
   const episodes: { seed: number; return: number; length: number; terminated: boolean }[] = [];
@@ -91,6 +100,7 @@ async function main(): Promise<number> {
   process.once("SIGTERM", () => void scheduler.stop());
   if (realtime) link.startRealtime();
   await scheduler.start();
+  await api.close();
   await link.close();
   await engine.close();
   console.log(

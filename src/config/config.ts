@@ -41,7 +41,17 @@ export interface Config {
   control: { rate_hz: number; velocity_command: [number, number, number] | null; startup: StartupStep[] };
   link: { kind: "sim" | "ros2" | "dds"; sim: { task: string; seed: number; realtime: boolean } };
   safety: SafetyConfig;
-  api: { host: string; port: number; token: string | null };
+  api: {
+    host: string;
+    port: number;
+    token: string | null;
+    rate_limit_per_minute: number;
+    body_limit_bytes: number;
+    max_ws_clients: number;
+    models_dir: string;
+    foxglove_port: number;
+    recordings_dir: string;
+  };
   telemetry: { ring_size: number };
 }
 

@@ -44,6 +44,11 @@ interface LoadedPolicy {
 
 const now = () => performance.now();
 
+// Sizes of the tick records' policy fields (a policy beyond them is refused): H1-hand sizes fit.
+const MAX_RECORDED_K = 1024;
+const MAX_RECORDED_ACTION = 64;
+const MAX_RECORDED_OBS = 256;
+
 export class ControlNode {
   readonly supervisor: SafetySupervisor;
   readonly limits: JointLimits;
@@ -62,7 +67,7 @@ export class ControlNode {
   constructor(private readonly o: ControlNodeOptions) {
     this.dt = 1 / o.config.control.rate_hz;
     this.limits = jointLimits(o.config.safety);
-    this.telemetry = o.telemetry ?? new TelemetryRing(o.config.telemetry.ring_size, 1024, 64);
+    this.telemetry = o.telemetry ?? new TelemetryRing(o.config.telemetry.ring_size, MAX_RECORDED_K, MAX_RECORDED_ACTION, MAX_RECORDED_OBS);
     this.supervisor = new SafetySupervisor({
       safety: o.config.safety,
       limits: this.limits,
@@ -95,16 +100,16 @@ export class ControlNode {
       );
     }
     if (builder.size !== m.observation.size) throw new PolicyRefused(`policy ${m.name}: its terms add up to ${builder.size}, not ${m.observation.size}`);
-    if (engine.candidatesPerObservation > this.telemetry.maxK || m.action.size > this.telemetry.actionSize) {
-      throw new PolicyRefused(`policy ${m.name}: K or the action size exceed the telemetry's record sizes`);
+    if (engine.candidatesPerObservation > this.telemetry.maxK || m.action.size > this.telemetry.actionSize || m.observation.size > this.telemetry.obsSize) {
+      throw new PolicyRefused(`policy ${m.name}: K, the action or the observation size exceed the telemetry's record sizes`);
     }
     return builder;
   }
 
-  /** Install a policy (only while no policy is driving the robot). */
+  /** Install a policy: only in passive or hold, never while one drives the robot. */
   setPolicy(engine: PolicySampler): void {
     const mode = this.supervisor.mode;
-    if (mode === "policy" || mode === "standup") throw new PolicyRefused(`a policy can be loaded in passive, damping, hold or e-stop, not in ${mode}`);
+    if (mode !== "passive" && mode !== "hold") throw new PolicyRefused(`a policy can be loaded in passive or hold, not in ${mode}`);
     const builder = this.checkPolicy(engine);
     const m = engine.manifest;
     const lastAction = new Float32Array(m.action.size);
@@ -118,6 +123,16 @@ export class ControlNode {
       velocityCommand,
       sources: { state: this.linkState.robot, lastAction, velocityCommand, timeS: 0 },
     };
+  }
+
+  /** The base velocity command given to policies that observe one (vx, vy, yaw rate). */
+  get velocityCommand(): number[] | null {
+    return this.policy ? Array.from(this.policy.velocityCommand) : null;
+  }
+
+  setVelocityCommand(v: ArrayLike<number>): void {
+    if (v.length !== 3 || !Array.from(v).every(Number.isFinite)) throw new RangeError("a velocity command is 3 finite numbers");
+    this.policy?.velocityCommand.set(v);
   }
 
   /** An operator request; null when granted, else why not. */
@@ -155,7 +170,7 @@ export class ControlNode {
     const got = this.o.link.readState(this.linkState);
     this.haveState ||= got;
     const state = this.haveState ? this.linkState.robot : null;
-    const ageMs = this.haveState ? t0 - this.linkState.receivedAtMs : Infinity;
+    const ageMs = this.haveState ? Math.max(0, t0 - this.linkState.receivedAtMs) : Infinity;
     const advanced = this.haveState && state!.tick !== this.lastRobotTick;
     if (state) this.lastRobotTick = state.tick;
     const t1 = now();
@@ -185,9 +200,13 @@ export class ControlNode {
             p.lastAction.set(sample.action.subarray(0, p.lastAction.length));
             selectionMs = sample.timings.selection_ms;
             rec.policyRan = true;
+            rec.obsSize = p.obs.length;
+            rec.observation.set(p.obs);
             rec.K = sample.K;
+            rec.actionSize = p.lastAction.length;
+            rec.candidates.set(sample.candidates.subarray(0, sample.K * p.lastAction.length));
             rec.chosen = sample.index[0];
-            rec.scores.set(sample.scores.subarray(0, Math.min(sample.K, rec.scores.length)));
+            rec.scores.set(sample.scores.subarray(0, sample.K));
             rec.action.set(p.lastAction);
           }
         }

@@ -18,7 +18,7 @@ export interface JointLimits {
 
 export function jointLimits(safety: SafetyConfig): JointLimits {
   const n = H1_NUM_JOINTS;
-  const limits: JointLimits = {
+  return updateJointLimits({
     n,
     lower: new Float64Array(n),
     upper: new Float64Array(n),
@@ -27,7 +27,12 @@ export function jointLimits(safety: SafetyConfig): JointLimits {
     kpMax: new Float64Array(n),
     kdMax: new Float64Array(n),
     dampingKd: new Float64Array(n),
-  };
+  }, safety);
+}
+
+/** Recompute `limits` in place from `safety` (the supervisor keeps a reference: runtime changes apply on
+ * the next tick). */
+export function updateJointLimits(limits: JointLimits, safety: SafetyConfig): JointLimits {
   H1_JOINTS.forEach((j, k) => {
     const mid = (j.lower + j.upper) / 2;
     const half = ((j.upper - j.lower) / 2) * safety.soft_limit_factor;

@@ -27,16 +27,21 @@ export interface TickRecord {
   tauEst: Float64Array;
   imuQuat: Float64Array;
   command: { q: Float64Array; dq: Float64Array; tau: Float64Array; kp: Float64Array; kd: Float64Array };
-  /** The policy's side of the tick (when it ran): candidates' scores, the chosen one, its action. */
+  /** The policy's side of the tick (when it ran): its observation, the candidates (K x actionSize) and
+   * their scores, the chosen one, its action. Only the first obsSize / K / actionSize entries are valid. */
   policyRan: boolean;
+  obsSize: number;
+  observation: Float32Array;
   K: number;
+  actionSize: number;
+  candidates: Float32Array;
   scores: Float32Array;
   chosen: number;
   action: Float32Array;
   filter: FilterStats;
 }
 
-function record(maxK: number, actionSize: number): TickRecord {
+function record(maxK: number, actionSize: number, obsSize: number): TickRecord {
   const n = H1_NUM_JOINTS;
   const f = () => new Float64Array(n);
   return {
@@ -56,7 +61,11 @@ function record(maxK: number, actionSize: number): TickRecord {
     imuQuat: new Float64Array(4),
     command: { q: f(), dq: f(), tau: f(), kp: f(), kd: f() },
     policyRan: false,
+    obsSize: 0,
+    observation: new Float32Array(obsSize),
     K: 0,
+    actionSize: 0,
+    candidates: new Float32Array(maxK * actionSize),
     scores: new Float32Array(maxK),
     chosen: -1,
     action: new Float32Array(actionSize),
@@ -79,8 +88,9 @@ export class TelemetryRing {
     readonly size: number,
     readonly maxK: number,
     readonly actionSize: number,
+    readonly obsSize: number,
   ) {
-    this.records = Array.from({ length: size }, () => record(maxK, actionSize));
+    this.records = Array.from({ length: size }, () => record(maxK, actionSize, obsSize));
   }
 
   /** The record to fill for the next tick (reused memory: fill every field, then commit()). */
