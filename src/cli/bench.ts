@@ -5,7 +5,9 @@
 // (network weights do not change the cost): H1 (obs 51, act 19) and H1-hand (151, 61), for K in {1, 8, 32, 64},
 // T in {5, 20}, both sampler paths. `--package DIR` measures given packages instead.
 // Simulation records: physics steps per second and real-time factor of 1 and 16 worlds holding the home pose
-// (`--sim-envs 1,16`, `--what policy,sim`).
+// (`--sim-envs 1,16`). Jitter records: tick start lateness of the real loop with the API idle and loaded
+// by 50 WebSocket clients at full rate plus HTTP on /api/status from a second process (`--jitter-s`).
+// Choose with `--what policy,sim,jitter`.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -15,6 +17,7 @@ import { PolicyEngine } from "../policy/engine.ts";
 import { SeededNormal } from "../policy/noise.ts";
 import { readPolicyPackage } from "../policy/package.ts";
 import type { SamplerPath } from "../policy/samplers.ts";
+import { measureJitter, type JitterRecord } from "../bench/jitter.ts";
 import { H1Sim, SUBSTEPS_PER_CONTROL_STEP } from "../sim/h1-sim.ts";
 import { silentLogger } from "../util/log.ts";
 import { summarize, type LatencySummary } from "../util/stats.ts";
@@ -39,12 +42,14 @@ function trainerPython(): string {
   return process.env.DPTRAIN_PYTHON ?? resolve(".venv/bin/python");
 }
 
-/** An untrained package of the given size, exported once by the trainer and cached. */
-export function untrainedPackage(obs: number, act: number, T: number, cacheDir: string): string {
-  const dir = join(cacheDir, `untrained-o${obs}-a${act}-T${T}`);
+/** An untrained package exported once by the trainer and cached: of the given sizes, or (env) with the
+ * H1 stand task's manifest, so that the control node accepts it. */
+export function untrainedPackage(obs: number, act: number, T: number, cacheDir: string, env?: string): string {
+  const dir = join(cacheDir, env ? `untrained-${env}-T${T}` : `untrained-o${obs}-a${act}-T${T}`);
   if (!existsSync(join(dir, "policy.json"))) {
     mkdirSync(cacheDir, { recursive: true });
-    execFileSync(trainerPython(), ["-W", "ignore", "-m", "dptrain", "export-untrained", "--obs", `${obs}`, "--act", `${act}`, "--steps", `${T}`, "--out", dir], {
+    const sizes = env ? ["--env", env] : ["--obs", `${obs}`, "--act", `${act}`];
+    execFileSync(trainerPython(), ["-W", "ignore", "-m", "dptrain", "export-untrained", ...sizes, "--steps", `${T}`, "--out", dir], {
       stdio: ["ignore", "ignore", "inherit"],
     });
   }
@@ -138,7 +143,10 @@ async function main(): Promise<number> {
       ticks: { type: "string", default: "200" },
       warmup: { type: "string", default: "20" },
       cache: { type: "string", default: ".cache/bench" },
-      what: { type: "string", default: "policy,sim" },
+      what: { type: "string", default: "policy,sim,jitter" },
+      "jitter-s": { type: "string", default: "10" },
+      "jitter-policy": { type: "string" },
+      "ws-clients": { type: "string", default: "50" },
       "sim-envs": { type: "string", default: "1,16" },
       "sim-steps": { type: "string", default: "250" },
     },
@@ -178,12 +186,24 @@ async function main(): Promise<number> {
       console.error(`${r.name}: ${r.physics_steps_per_s} physics steps/s, ${r.real_time_factor}x real time`);
     }
   }
+  const jitterRecords: JitterRecord[] = [];
+  if (what.has("jitter")) {
+    // A realistic tick: an H1-sized package with K 32, T 20 unless one is given.
+    const dir = values["jitter-policy"] ?? untrainedPackage(51, 19, 20, values.cache!, "h1-stand");
+    jitterRecords.push(...(await measureJitter(dir, Number(values["jitter-s"]), Number(values["ws-clients"]), 4)));
+  }
   if (records.length) console.log(table(records));
   for (const r of simRecords) {
     console.log(`${r.name}: ${r.physics_steps_per_s} physics steps/s, real-time factor ${r.real_time_factor}, step of all worlds p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms`);
   }
+  for (const r of jitterRecords) {
+    console.log(
+      `${r.name}: tick start lateness p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms max ${r.max_ms} ms over ${r.n} ticks, tick p99 ${r.tick_p99_ms} ms, ` +
+        `${r.deadline_misses} deadline misses` + (r.load === "loaded" ? `; load: ${r.ws_clients} WebSocket clients got ${r.ws_frames} frames, ${r.http_requests} HTTP requests` : ""),
+    );
+  }
   if (values.json) {
-    const all = [...records, ...simRecords];
+    const all = [...records, ...simRecords, ...jitterRecords];
     writeFileSync(values.json, JSON.stringify(all, null, 2) + "\n");
     console.log(`wrote ${all.length} records to ${values.json}`);
   }

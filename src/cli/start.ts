@@ -14,6 +14,7 @@ import { SimLink } from "../link/sim-link.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { randomToken } from "../api/auth.ts";
 import { LogHub } from "../api/logs.ts";
+import { FoxgloveBridge } from "../api/foxglove.ts";
 import { ApiServer } from "../api/server.ts";
 import { consoleLogger } from "../util/log.ts";
 import { summarize } from "../util/stats.ts";
@@ -65,6 +66,8 @@ async function main(): Promise<number> {
   const url = await api.listen();
   console.log(`dashboard ${url}/  API docs ${url}/docs  metrics ${url}/metrics  telemetry ws://${url.slice(7)}/ws`);
   if (!config.api.token) console.log(`API token for this run (mutating routes; e-stop needs none): ${token}`);
+  const foxglove = config.api.foxglove_port > 0 ? await FoxgloveBridge.start(config.api.foxglove_port, config.api.host, node.telemetry, logger) : null;
+  if (foxglove) console.log(`Foxglove Studio: open a Foxglove WebSocket connection to ws://${config.api.host}:${foxglove.port}`);
 
   let seed = config.link.sim.seed;
   const episodes: { seed: number; return: number; length: number; terminated: boolean }[] = [];
@@ -82,7 +85,8 @@ async function main(): Promise<number> {
       episodes.push({ seed: ep.seed, return: ep.return, length: ep.steps, terminated: ep.terminated });
       console.log(`episode seed ${ep.seed}: return ${ep.return.toFixed(1)} over ${ep.steps} steps${ep.terminated ? " (fell)" : ""}; next episode`);
       link.reset(++seed);
-      node.beginSimulatedEpisode();
+      // An e-stop stays latched across episodes: the new world waits in e-stop until an operator resets it.
+      if (node.supervisor.mode !== "estop") node.beginSimulatedEpisode();
     }
     const t = (index + 1) / config.control.rate_hz;
     if (t >= nextReport) {
@@ -101,6 +105,7 @@ async function main(): Promise<number> {
   if (realtime) link.startRealtime();
   await scheduler.start();
   await api.close();
+  await foxglove?.close();
   await link.close();
   await engine.close();
   console.log(

@@ -26,7 +26,7 @@ export class Scheduler {
 
   constructor(
     readonly periodMs: number,
-    private readonly tick: (index: number, missedPrevious: boolean) => Promise<void>,
+    private readonly tick: (index: number, missedPrevious: boolean, latenessMs: number) => Promise<void>,
     private readonly clock: Clock = realClock,
   ) {
     if (!(periodMs > 0)) throw new RangeError(`period must be positive, got ${periodMs}`);
@@ -54,8 +54,9 @@ export class Scheduler {
       const due = start + slot * this.periodMs;
       const wait = due - now();
       if (wait > 0) await this.clock.sleep(wait);
-      this.stats.maxLatenessMs = Math.max(this.stats.maxLatenessMs, now() - due);
-      await this.tick(this.stats.ticks, missed);
+      const lateness = now() - due;
+      this.stats.maxLatenessMs = Math.max(this.stats.maxLatenessMs, lateness);
+      await this.tick(this.stats.ticks, missed, lateness);
       this.stats.ticks++;
       const next = Math.floor((now() - start) / this.periodMs) + 1;
       missed = next > slot + 1;
