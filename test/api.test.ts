@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import WebSocket from "ws";
 import { LogHub } from "../src/api/logs.ts";
+import { InProcessControl } from "../src/api/control.ts";
 import { ApiServer } from "../src/api/server.ts";
 import { loadConfig, type Config } from "../src/config/config.ts";
 import { ControlNode } from "../src/control/node.ts";
@@ -41,7 +42,8 @@ async function harness(over: string[] = []): Promise<Harness> {
   const engine = await loadPolicy(join(models, "h1-untrained"));
   const link = await SimLink.create("h1-stand", 0);
   const node = new ControlNode({ config, link, logger: logs, engine });
-  const api = new ApiServer({ config, node, logs, token: TOKEN, engine, loadPolicy, episode: () => ({ ...link.episode }) });
+  const control = new InProcessControl({ config, node, engine, loadPolicy, logger: logs, episode: () => ({ ...link.episode }) });
+  const api = new ApiServer({ config, control, ring: node.telemetry, logs, token: TOKEN });
   const url = await api.listen();
   return {
     api,

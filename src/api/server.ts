@@ -11,14 +11,13 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Config } from "../config/config.ts";
-import { PolicyRefused, type ControlNode } from "../control/node.ts";
-import type { PolicyEngine } from "../policy/engine.ts";
 import { PolicyPackageError } from "../policy/manifest.ts";
 import { readPolicyPackage } from "../policy/package.ts";
 import { packageSummary } from "../policy/summary.ts";
-import { updateJointLimits } from "../safety/limits.ts";
 import type { Mode } from "../safety/supervisor.ts";
+import type { TelemetryRing } from "../telemetry/ring.ts";
 import { TokenCheck } from "./auth.ts";
+import { ControlError, type NodeControl, type ParamsPatch } from "./control.ts";
 import type { LogHub } from "./logs.ts";
 import { createMetrics } from "./metrics.ts";
 import { TelemetrySocket } from "./telemetry-ws.ts";
@@ -26,26 +25,15 @@ import { TickStats } from "./tick-stats.ts";
 
 export const PUBLIC_DIR = fileURLToPath(new URL("../../public/", import.meta.url));
 
-/** Start and stop of recordings (src/telemetry/recorder.ts). */
-export interface RecordingControl {
-  start(): Promise<object>;
-  stop(): Promise<object>;
-  status(): object;
-}
-
 export interface ApiOptions {
   config: Config;
-  node: ControlNode;
+  /** The node, through messages or directly (src/api/control.ts). */
+  control: NodeControl;
+  /** The node's tick records (or this thread's mirror of them) and its log. */
+  ring: TelemetryRing;
   logs: LogHub;
   /** The token mutating routes require. */
   token: string;
-  /** The engine now driving the node (for runtime parameters such as K). */
-  engine: PolicyEngine | null;
-  /** Load and probe a policy package with the node's session settings. */
-  loadPolicy: (dir: string) => Promise<PolicyEngine>;
-  recording?: RecordingControl;
-  /** Simulation only: the current episode (seed, steps, return). */
-  episode?: () => object;
 }
 
 class HttpError extends Error {
@@ -82,13 +70,11 @@ export class ApiServer {
   readonly app: FastifyInstance;
   telemetry: TelemetrySocket | null = null;
   readonly stats: TickStats;
-  private engine: PolicyEngine | null;
   private readonly check: TokenCheck;
 
   constructor(private readonly o: ApiOptions) {
-    this.engine = o.engine;
     this.check = new TokenCheck(o.token);
-    this.stats = new TickStats(o.node.telemetry);
+    this.stats = new TickStats(o.ring);
     this.app = Fastify({ bodyLimit: o.config.api.body_limit_bytes, logger: false, ajv: { customOptions: { removeAdditional: false, coerceTypes: false } } });
   }
 
@@ -108,13 +94,13 @@ export class ApiServer {
       allowList: (req) => req.url === "/api/estop", // the e-stop must always get through
     });
     app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
-      const status = err.validation ? 400 : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
+      const status = err.validation ? 400 : err instanceof ControlError ? err.status : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
       if (status >= 500) o.logs.log("error", `API: ${err.message}`);
       reply.code(status).send({ error: status >= 500 ? "internal error" : err.message });
     });
     app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url}` }));
     this.routes();
-    const metrics = createMetrics(o.node.telemetry);
+    const metrics = createMetrics(o.ring);
     app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
       reply.type(metrics.contentType);
       return metrics.metrics();
@@ -122,7 +108,7 @@ export class ApiServer {
     await app.register(fastifyStatic, { root: PUBLIC_DIR, prefix: "/", index: ["index.html"] });
     app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
     await app.listen({ host: o.config.api.host, port: o.config.api.port });
-    this.telemetry = new TelemetrySocket(app.server, o.node.telemetry, o.logs, o.config.api.max_ws_clients);
+    this.telemetry = new TelemetrySocket(app.server, o.ring, o.logs, o.config.api.max_ws_clients);
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : o.config.api.port;
     return `http://${o.config.api.host}:${port}`;
@@ -141,25 +127,23 @@ export class ApiServer {
 
   private routes(): void {
     const { app, o } = this;
-    const node = o.node;
-    const sup = node.supervisor;
+    const control = o.control;
     const secured = { security: [{ bearer: [] }] };
+    const refusal = (why: string | null) => {
+      if (why) throw new HttpError(409, why);
+    };
 
     app.get("/api/health", { schema: { response: { 200: { type: "object", properties: { ok: { type: "boolean" } } } } } }, async () => ({ ok: true }));
 
     app.get("/api/status", { schema: { response: { 200: { type: "object", additionalProperties: true } } } }, async () => {
-      const last = node.telemetry.latest();
+      const last = o.ring.latest();
+      const s = await control.status();
       return {
-        mode: sup.mode,
-        reason: sup.reason,
-        policy: this.engine ? { name: this.engine.manifest.name, algorithm: this.engine.manifest.algorithm, K: this.engine.candidatesPerObservation, T: this.engine.manifest.diffusion?.steps, path: this.engine.path, provider: this.engine.provider } : null,
-        link: { kind: node.link.kind, real: node.link.real, state_age_ms: last ? last.stateAgeMs : null, robot_tick: last ? last.robotTick : null },
+        ...s,
+        link: { ...s.link, state_age_ms: last ? last.stateAgeMs : null, robot_tick: last ? last.robotTick : null },
         ticks: { count: this.stats.ticks, rate_hz: o.config.control.rate_hz, deadline_misses: this.stats.deadlineMisses, overruns: this.stats.overruns, non_finite: this.stats.nonFinite, latency_ms: this.stats.latency() },
-        params: this.params(),
-        recording: o.recording?.status() ?? { available: false },
+        recording: await control.recording("status"),
         telemetry_clients: this.telemetry?.clientCount ?? 0,
-        episode: o.episode?.() ?? null,
-        events: sup.events.slice(-10),
       };
     });
 
@@ -168,7 +152,7 @@ export class ApiServer {
       {
         // The e-stop engages as the request arrives, before its body is read or checked: a malformed or
         // oversized body still stops the robot (and then gets its 4xx).
-        onRequest: async (req) => sup.estop(`e-stop from the API (${req.ip})`),
+        onRequest: async (req) => void (await control.estop(`e-stop from the API (${req.ip})`)),
         schema: {
           description: "Latched e-stop (damping). Needs no token, is never rate-limited, engages even when the body is malformed.",
           body: { type: ["object", "null"], additionalProperties: false, properties: { reason } },
@@ -178,7 +162,7 @@ export class ApiServer {
       async (req) => {
         const body = (req.body ?? {}) as { reason?: string };
         if (body.reason) o.logs.log("warn", `e-stop reason: ${body.reason}`);
-        return { mode: sup.mode };
+        return { mode: (await control.status()).mode };
       },
     );
 
@@ -186,9 +170,8 @@ export class ApiServer {
       "/api/estop/reset",
       { preHandler: this.authorize, schema: { ...secured, description: "Leave e-stop, to passive.", response: { 200: { type: "object", properties: { mode: { type: "string" } } }, 401: error, 409: error } } },
       async () => {
-        const refused = sup.reset("reset from the API");
-        if (refused) throw new HttpError(409, refused);
-        return { mode: sup.mode };
+        refusal(await control.reset("reset from the API"));
+        return { mode: (await control.status()).mode };
       },
     );
 
@@ -205,35 +188,18 @@ export class ApiServer {
       },
       async (req) => {
         const body = req.body as { mode: Mode; reason?: string };
-        const refused = node.request(body.mode, `API: ${body.reason ?? "operator request"}`);
-        if (refused) throw new HttpError(409, refused);
-        return { mode: sup.mode, reason: sup.reason };
+        refusal(await control.request(body.mode, `API: ${body.reason ?? "operator request"}`));
+        const s = await control.status();
+        return { mode: s.mode, reason: s.reason };
       },
     );
 
-    app.get("/api/params", { schema: { response: { 200: { type: "object", additionalProperties: true } } } }, async () => this.params());
+    app.get("/api/params", { schema: { response: { 200: { type: "object", additionalProperties: true } } } }, async () => (await control.status()).params);
 
     app.patch(
       "/api/params",
       { preHandler: this.authorize, schema: { ...secured, description: "Change runtime parameters (within the schema's bounds).", body: { ...paramsSchema, minProperties: 1 }, response: { 200: { type: "object", additionalProperties: true }, 401: error, 409: error } } },
-      async (req) => {
-        const p = req.body as Record<string, unknown>;
-        const safety = o.config.safety;
-        if (p.K !== undefined) {
-          if (!this.engine) throw new HttpError(409, "no policy is loaded");
-          this.engine.setK(p.K as number);
-        }
-        if (p.soft_start_s !== undefined) safety.soft_start_s = p.soft_start_s as number;
-        if (p.standup_s !== undefined) safety.standup_s = p.standup_s as number;
-        if (p.soft_limit_factor !== undefined) safety.soft_limit_factor = p.soft_limit_factor as number;
-        if (p.velocity_limit_factor !== undefined) safety.velocity_limit_factor = p.velocity_limit_factor as number;
-        if (p.max_tilt_rad !== undefined) safety.watchdog.max_tilt_rad = p.max_tilt_rad as number;
-        if (p.max_state_age_ms !== undefined) safety.watchdog.max_state_age_ms = p.max_state_age_ms as number;
-        if (p.velocity_command !== undefined) node.setVelocityCommand(p.velocity_command as number[]);
-        updateJointLimits(node.limits, safety);
-        o.logs.log("info", "API: runtime parameters changed", p);
-        return this.params();
-      },
+      async (req) => control.setParams(req.body as ParamsPatch),
     );
 
     app.get("/api/policies", { schema: { response: { 200: { type: "object", additionalProperties: true } } } }, async () => {
@@ -241,7 +207,7 @@ export class ApiServer {
       const names = existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort() : [];
       return {
         dir,
-        loaded: this.engine?.manifest.name ?? null,
+        loaded: (await control.status()).policy?.name ?? null,
         policies: names.map((name) => {
           try {
             const s = packageSummary(readPolicyPackage(join(dir, name)));
@@ -271,45 +237,19 @@ export class ApiServer {
         },
       },
       async (req) => {
-        const { name } = req.body as { name: string };
-        if (sup.mode !== "passive" && sup.mode !== "hold") throw new HttpError(409, `policies are loaded in passive or hold, not in ${sup.mode}`);
-        const pkg = this.readPackage(name);
-        let engine: PolicyEngine;
-        try {
-          engine = await o.loadPolicy(pkg.dir);
-        } catch (err) {
-          throw new HttpError(422, (err as Error).message);
-        }
-        try {
-          if (sup.mode !== "passive" && sup.mode !== "hold") throw new PolicyRefused(`the mode changed to ${sup.mode} while the policy loaded`);
-          node.setPolicy(engine);
-        } catch (err) {
-          await engine.close();
-          throw new HttpError(err instanceof PolicyRefused ? 409 : 422, (err as Error).message);
-        }
-        const previous = this.engine;
-        this.engine = engine;
-        await previous?.close();
-        o.logs.log("info", `API: policy ${name} loaded`);
+        const pkg = this.readPackage((req.body as { name: string }).name);
+        await control.loadPolicy(pkg.dir);
         return packageSummary(pkg);
       },
     );
 
-    const recordingRoute = (action: "start" | "stop") =>
+    for (const action of ["start", "stop"] as const) {
       app.post(
         `/api/recording/${action}`,
         { preHandler: this.authorize, schema: { ...secured, description: `${action === "start" ? "Start" : "Stop"} recording every tick to MCAP.`, response: { 200: { type: "object", additionalProperties: true }, 401: error, 409: error } } },
-        async () => {
-          if (!o.recording) throw new HttpError(409, "recording is not available in this node");
-          try {
-            return await o.recording[action]();
-          } catch (err) {
-            throw new HttpError(409, (err as Error).message);
-          }
-        },
+        async () => control.recording(action),
       );
-    recordingRoute("start");
-    recordingRoute("stop");
+    }
   }
 
   private readPackage(name: string) {
@@ -322,17 +262,5 @@ export class ApiServer {
     }
   }
 
-  private params(): object {
-    const s = this.o.config.safety;
-    return {
-      K: this.engine?.candidatesPerObservation ?? null,
-      soft_start_s: s.soft_start_s,
-      standup_s: s.standup_s,
-      soft_limit_factor: s.soft_limit_factor,
-      velocity_limit_factor: s.velocity_limit_factor,
-      max_tilt_rad: s.watchdog.max_tilt_rad,
-      max_state_age_ms: s.watchdog.max_state_age_ms,
-      velocity_command: this.o.node.velocityCommand,
-    };
-  }
+
 }

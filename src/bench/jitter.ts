@@ -4,7 +4,8 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { LogHub } from "../api/logs.ts";
-import { ApiServer } from "../api/server.ts";
+import { InProcessControl } from "../api/control.ts";
+import { ApiThread } from "../api/thread.ts";
 import { loadConfig } from "../config/config.ts";
 import { ControlNode } from "../control/node.ts";
 import { Scheduler } from "../control/scheduler.ts";
@@ -30,13 +31,14 @@ export interface JitterRecord extends LatencySummary {
 const GENERATOR = fileURLToPath(new URL("./load-generator.ts", import.meta.url));
 
 export async function measureJitter(policyDir: string, seconds: number, wsClients: number, httpLoops: number): Promise<JitterRecord[]> {
-  const config = loadConfig({ overrides: ["api.port=0", "api.rate_limit_per_minute=1000000", `api.max_ws_clients=${wsClients + 10}`, "safety.watchdog.max_tilt_rad=3"], env: {} });
+  const config = loadConfig({ overrides: ["api.port=0", "api.foxglove_port=0", "api.rate_limit_per_minute=1000000", `api.max_ws_clients=${wsClients + 10}`, "safety.watchdog.max_tilt_rad=3"], env: {} });
   const logs = new LogHub(silentLogger);
   const engine = await PolicyEngine.load(policyDir, { logger: silentLogger, session: { threads: 1 } });
   const link = await SimLink.create("h1-stand", 0);
   const node = new ControlNode({ config, link, logger: logs, engine });
-  const api = new ApiServer({ config, node, logs, token: "bench-token-0123456789", engine, loadPolicy: (d) => PolicyEngine.load(d, { logger: silentLogger }) });
-  const url = await api.listen();
+  const control = new InProcessControl({ config, node, engine, logger: logs, loadPolicy: (d) => PolicyEngine.load(d, { logger: silentLogger }) });
+  const api = await ApiThread.start({ config, control, ring: node.telemetry, logs, token: "bench-token-0123456789" });
+  const url = api.url;
   const records: JitterRecord[] = [];
   const m = engine.manifest;
   const phase = async (load: "idle" | "loaded"): Promise<void> => {

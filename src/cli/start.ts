@@ -14,8 +14,8 @@ import { SimLink } from "../link/sim-link.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { randomToken } from "../api/auth.ts";
 import { LogHub } from "../api/logs.ts";
-import { FoxgloveBridge } from "../api/foxglove.ts";
-import { ApiServer } from "../api/server.ts";
+import { InProcessControl } from "../api/control.ts";
+import { ApiThread } from "../api/thread.ts";
 import { consoleLogger } from "../util/log.ts";
 import { summarize } from "../util/stats.ts";
 
@@ -62,12 +62,12 @@ async function main(): Promise<number> {
       (duration > 0 ? ` for ${duration} s` : ", Ctrl-C to stop"),
   );
   const token = config.api.token ?? randomToken();
-  const api = new ApiServer({ config, node, logs: logger, token, engine, loadPolicy, episode: () => ({ ...link.episode }) });
-  const url = await api.listen();
+  const control = new InProcessControl({ config, node, engine, loadPolicy, logger, episode: () => ({ ...link.episode }) });
+  const api = await ApiThread.start({ config, control, ring: node.telemetry, logs: logger, token });
+  const url = api.url;
   console.log(`dashboard ${url}/  API docs ${url}/docs  metrics ${url}/metrics  telemetry ws://${url.slice(7)}/ws`);
   if (!config.api.token) console.log(`API token for this run (mutating routes; e-stop needs none): ${token}`);
-  const foxglove = config.api.foxglove_port > 0 ? await FoxgloveBridge.start(config.api.foxglove_port, config.api.host, node.telemetry, logger) : null;
-  if (foxglove) console.log(`Foxglove Studio: open a Foxglove WebSocket connection to ws://${config.api.host}:${foxglove.port}`);
+  if (api.foxglovePort) console.log(`Foxglove Studio: open a Foxglove WebSocket connection to ws://${config.api.host}:${api.foxglovePort}`);
 
   let seed = config.link.sim.seed;
   const episodes: { seed: number; return: number; length: number; terminated: boolean }[] = [];
@@ -105,7 +105,6 @@ async function main(): Promise<number> {
   if (realtime) link.startRealtime();
   await scheduler.start();
   await api.close();
-  await foxglove?.close();
   await link.close();
   await engine.close();
   console.log(

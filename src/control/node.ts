@@ -44,10 +44,6 @@ interface LoadedPolicy {
 
 const now = () => performance.now();
 
-// Sizes of the tick records' policy fields (a policy beyond them is refused): H1-hand sizes fit.
-const MAX_RECORDED_K = 1024;
-const MAX_RECORDED_ACTION = 64;
-const MAX_RECORDED_OBS = 256;
 
 export class ControlNode {
   readonly supervisor: SafetySupervisor;
@@ -67,7 +63,7 @@ export class ControlNode {
   constructor(private readonly o: ControlNodeOptions) {
     this.dt = 1 / o.config.control.rate_hz;
     this.limits = jointLimits(o.config.safety);
-    this.telemetry = o.telemetry ?? new TelemetryRing(o.config.telemetry.ring_size, MAX_RECORDED_K, MAX_RECORDED_ACTION, MAX_RECORDED_OBS);
+    this.telemetry = o.telemetry ?? new TelemetryRing(o.config.telemetry.ring_size);
     this.supervisor = new SafetySupervisor({
       safety: o.config.safety,
       limits: this.limits,
@@ -100,9 +96,6 @@ export class ControlNode {
       );
     }
     if (builder.size !== m.observation.size) throw new PolicyRefused(`policy ${m.name}: its terms add up to ${builder.size}, not ${m.observation.size}`);
-    if (engine.candidatesPerObservation > this.telemetry.maxK || m.action.size > this.telemetry.actionSize || m.observation.size > this.telemetry.obsSize) {
-      throw new PolicyRefused(`policy ${m.name}: K, the action or the observation size exceed the telemetry's record sizes`);
-    }
     return builder;
   }
 
@@ -112,6 +105,7 @@ export class ControlNode {
     if (mode !== "passive" && mode !== "hold") throw new PolicyRefused(`a policy can be loaded in passive or hold, not in ${mode}`);
     const builder = this.checkPolicy(engine);
     const m = engine.manifest;
+    this.telemetry.ensureCapacity(engine.candidatesPerObservation, m.action.size, m.observation.size);
     const lastAction = new Float32Array(m.action.size);
     const velocityCommand = Float64Array.from(this.o.config.control.velocity_command ?? defaultVelocityCommand(m.observation.terms) ?? [0, 0, 0]);
     this.policy = {
@@ -123,6 +117,16 @@ export class ControlNode {
       velocityCommand,
       sources: { state: this.linkState.robot, lastAction, velocityCommand, timeS: 0 },
     };
+  }
+
+  /** Candidates per tick of the running policy (between ticks; the telemetry grows to hold them). */
+  setK(K: number): void {
+    const p = this.policy;
+    if (!p) throw new PolicyRefused("no policy is loaded");
+    const engine = p.engine as PolicySampler & { setK?: (k: number) => void };
+    if (!engine.setK) throw new PolicyRefused("this policy engine has a fixed K");
+    engine.setK(K);
+    this.telemetry.ensureCapacity(K, p.lastAction.length, p.obs.length);
   }
 
   /** The base velocity command given to policies that observe one (vx, vy, yaw rate). */

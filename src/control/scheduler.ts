@@ -17,7 +17,8 @@ export interface Clock {
   sleep(ms: number): Promise<unknown>;
 }
 
-export const realClock: Clock = { now: () => performance.now(), sleep: (ms) => sleep(ms) };
+// Node's timers count whole milliseconds and drop the fraction, which would wake a tick early: round up.
+export const realClock: Clock = { now: () => performance.now(), sleep: (ms) => sleep(Math.ceil(ms)) };
 
 export class Scheduler {
   readonly stats: SchedulerStats = { ticks: 0, deadlineMisses: 0, maxLatenessMs: 0 };

@@ -78,19 +78,36 @@ export type EventListener = (event: SafetyEvent) => void;
 
 export class TelemetryRing {
   private readonly records: TickRecord[];
+  private capacity: { K: number; action: number; obs: number };
   private nextSeq = 0;
   private notifiedSeq = 0;
   private scheduled = false;
   private readonly tickListeners = new Set<TickListener>();
   private readonly eventListeners = new Set<EventListener>();
 
+  /** `size` records whose policy fields hold K candidates of `actionSize` and an observation of `obsSize`;
+   * ensureCapacity() grows them (at policy load, between ticks). */
   constructor(
     readonly size: number,
-    readonly maxK: number,
-    readonly actionSize: number,
-    readonly obsSize: number,
+    K = 1,
+    actionSize = 1,
+    obsSize = 1,
   ) {
-    this.records = Array.from({ length: size }, () => record(maxK, actionSize, obsSize));
+    this.capacity = { K, action: actionSize, obs: obsSize };
+    this.records = Array.from({ length: size }, () => record(K, actionSize, obsSize));
+  }
+
+  /** Make every record's policy fields large enough (reallocates only what is too small). */
+  ensureCapacity(K: number, actionSize: number, obsSize: number): void {
+    const c = this.capacity;
+    if (K <= c.K && actionSize <= c.action && obsSize <= c.obs) return;
+    this.capacity = { K: Math.max(K, c.K), action: Math.max(actionSize, c.action), obs: Math.max(obsSize, c.obs) };
+    for (const r of this.records) {
+      r.observation = new Float32Array(this.capacity.obs);
+      r.candidates = new Float32Array(this.capacity.K * this.capacity.action);
+      r.scores = new Float32Array(this.capacity.K);
+      r.action = new Float32Array(this.capacity.action);
+    }
   }
 
   /** The record to fill for the next tick (reused memory: fill every field, then commit()). */
@@ -112,9 +129,10 @@ export class TelemetryRing {
     return this.nextSeq;
   }
 
-  /** A committed record still in the ring, or null if it was overwritten (or not written yet). */
+  /** A committed record still in the ring, or null if it was overwritten or not written yet. The oldest
+   * slot is excluded: it is the one the next tick writes into. */
   get(seq: number): TickRecord | null {
-    if (seq < 0 || seq >= this.nextSeq || seq < this.nextSeq - this.size) return null;
+    if (seq < 0 || seq >= this.nextSeq || seq <= this.nextSeq - this.size) return null;
     return this.records[seq % this.size];
   }
 
@@ -146,7 +164,7 @@ export class TelemetryRing {
 
   private notify(): void {
     this.scheduled = false;
-    const from = Math.max(this.notifiedSeq, this.nextSeq - this.size);
+    const from = Math.max(this.notifiedSeq, this.nextSeq - this.size + 1);
     const to = this.nextSeq;
     this.notifiedSeq = to;
     for (const l of this.tickListeners) {
@@ -157,4 +175,42 @@ export class TelemetryRing {
       }
     }
   }
+}
+
+/** A tick record as a plain message (structured-clone friendly, sliced to its valid sizes), for another thread. */
+export function recordToMessage(r: TickRecord): TickRecord {
+  return {
+    ...r,
+    timings: { ...r.timings },
+    q: r.q.slice(),
+    dq: r.dq.slice(),
+    tauEst: r.tauEst.slice(),
+    imuQuat: r.imuQuat.slice(),
+    command: { q: r.command.q.slice(), dq: r.command.dq.slice(), tau: r.command.tau.slice(), kp: r.command.kp.slice(), kd: r.command.kd.slice() },
+    observation: r.observation.slice(0, r.policyRan ? r.obsSize : 0),
+    candidates: r.candidates.slice(0, r.policyRan ? r.K * r.actionSize : 0),
+    scores: r.scores.slice(0, r.policyRan ? r.K : 0),
+    action: r.action.slice(0, r.policyRan ? r.actionSize : 0),
+    filter: { ...r.filter },
+  };
+}
+
+/** Commit a record received as a message into this ring (the API thread's mirror of the node's ring). */
+export function commitMessage(ring: TelemetryRing, m: TickRecord): void {
+  ring.ensureCapacity(m.scores.length, m.action.length, m.observation.length);
+  const r = ring.next();
+  const { q, dq, tauEst, imuQuat, command, observation, candidates, scores, action, timings, filter, ...scalars } = m;
+  Object.assign(r, scalars);
+  Object.assign(r.timings, timings);
+  Object.assign(r.filter, filter);
+  r.q.set(q);
+  r.dq.set(dq);
+  r.tauEst.set(tauEst);
+  r.imuQuat.set(imuQuat);
+  for (const k of ["q", "dq", "tau", "kp", "kd"] as const) r.command[k].set(command[k]);
+  r.observation.set(observation);
+  r.candidates.set(candidates);
+  r.scores.set(scores);
+  r.action.set(action);
+  ring.commit();
 }
