@@ -140,3 +140,18 @@ test("episodes plays a policy on a simulated task and reports returns and the su
   assert.match(r.stderr, /\[2\/2\] seed \d: return/);
   assert.equal(run("episodes", []).status, 2);
 });
+
+test("bench measures tick start jitter with the API idle and loaded from a second process", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "bench-")), "jitter.json");
+  const r = run("bench", ["--what", "jitter", "--jitter-s", "1.5", "--ws-clients", "4", "--jitter-policy", fixturePath("h1-untrained"), "--json", out]);
+  assert.equal(r.status, 0, r.stderr);
+  const [idle, loaded] = JSON.parse(readFileSync(out, "utf8"));
+  assert.equal(idle.name, "jitter/api-idle");
+  assert.equal(loaded.name, "jitter/api-loaded");
+  for (const rec of [idle, loaded]) {
+    assert.equal(rec.n, 75);
+    assert.ok(rec.p50_ms <= rec.p99_ms && rec.p99_ms <= rec.max_ms);
+  }
+  assert.equal(loaded.ws_clients, 4);
+  assert.ok(loaded.ws_frames > 50 && loaded.http_requests > 10, `${loaded.ws_frames} frames, ${loaded.http_requests} requests`);
+});
