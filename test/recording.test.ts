@@ -292,6 +292,7 @@ test("a recorder that falls behind drops whole ticks, counts them, and its file 
   assert.equal(s.droppedTicks, s.dropped["/timings"]);
   const f = read([s.files_written[0].path], false).files[0];
   assert.equal(f.complete, true);
-  assert.equal(f.topics["/timings"].count, s.written["/timings"]);
+  // How many ticks got through depends on how fast the disk drained the queue: possibly none.
+  assert.equal(f.topics["/timings"]?.count ?? 0, s.written["/timings"]);
   assert.equal(f.indexed!.statistics.message_count, f.messages);
 });
