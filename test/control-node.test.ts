@@ -49,6 +49,8 @@ class FaultyLink implements RobotLink {
 /** A real engine whose outputs can be corrupted or delayed. */
 class FaultyEngine implements PolicySampler {
   fault: "none" | "nan" | "inf" | "huge" | "slow" | "throw" = "none";
+  /** The last call's promise (a slow call outlives its tick). */
+  last: Promise<unknown> = Promise.resolve();
   constructor(readonly inner: PolicyEngine) {}
   get manifest() {
     return this.inner.manifest;
@@ -56,13 +58,21 @@ class FaultyEngine implements PolicySampler {
   get candidatesPerObservation() {
     return this.inner.candidatesPerObservation;
   }
-  async sample(obs: Float32Array, B?: number): Promise<PolicySample> {
+  setK(K: number) {
+    this.inner.setK(K);
+  }
+  sample(obs: Float32Array, B?: number): Promise<PolicySample> {
+    const call = this.faulty(obs, B);
+    this.last = call.catch(() => {});
+    return call;
+  }
+  private async faulty(obs: Float32Array, B?: number): Promise<PolicySample> {
     if (this.fault === "throw") throw new Error("injected engine failure");
     const r = await this.inner.sample(obs, B);
     if (this.fault === "nan") r.action[3] = NaN;
     if (this.fault === "inf") r.action[0] = -Infinity;
     if (this.fault === "huge") r.action.fill(1e9);
-    if (this.fault === "slow") await new Promise((res) => setTimeout(res, 40));
+    if (this.fault === "slow") await new Promise((res) => setTimeout(res, 1000)); // longer than the whole test
     return r;
   }
 }
@@ -119,20 +129,21 @@ test("a healthy tick runs the policy and records per-stage timings", async () =>
 });
 
 test("faults in the state end in damping within one tick", async () => {
-  // [fault, ticks until it must be seen, reason]. A frozen counter (or a link that stops delivering, which
-  // in lockstep is the same thing) is seen after max_frozen_ticks ticks without a change; the first tick
-  // after injecting a fixed counter still sees a change.
-  const faults: [string, (l: FaultyLink) => void, number, RegExp][] = [
-    ["stale state", (l) => (l.fault.ageMs = 1000), 1, /ms old/],
-    ["no new state", (l) => (l.fault.noState = true), 3, /tick counter frozen/],
-    ["frozen tick counter", (l) => (l.fault.freezeTick = 12345), 4, /tick counter frozen/],
+  // [fault, ticks until it must be seen, reason]. A frozen counter is seen after max_frozen_ticks ticks
+  // without a change (the first tick after injecting a fixed counter still sees a change). A link that stops
+  // delivering is caught by whichever comes first: the same count, or the state's age (wall-clock, so on a
+  // loaded machine possibly a tick earlier).
+  const faults: [string, (l: FaultyLink) => void, number, RegExp, boolean][] = [
+    ["stale state", (l) => (l.fault.ageMs = 1000), 1, /ms old/, true],
+    ["no new state", (l) => (l.fault.noState = true), 3, /tick counter frozen|ms old/, false],
+    ["frozen tick counter", (l) => (l.fault.freezeTick = 12345), 4, /tick counter frozen/, true],
   ];
-  for (const [name, inject, ticks, reason] of faults) {
+  for (const [name, inject, ticks, reason, exact] of faults) {
     const { node, link, step, sim } = await setup();
     await step();
     inject(link);
     for (let i = 0; i < ticks - 1; i++) await step();
-    assert.equal(node.supervisor.mode, "policy", `${name}: not one tick early`);
+    if (exact) assert.equal(node.supervisor.mode, "policy", `${name}: not one tick early`);
     await step();
     assert.equal(node.supervisor.mode, "damping", name);
     assert.match(node.supervisor.reason, reason);
@@ -178,7 +189,8 @@ test("a policy returning huge values never gets a command outside the limits thr
 });
 
 test("a slow policy in real time: the last action is reused for max_overrun_ticks, then damping", async () => {
-  const { config, node, link, policy, step, sim } = await setup(["safety.watchdog.inference_budget_ms=5"], true);
+  // A budget no healthy call on a loaded machine exceeds; the slow call takes far longer.
+  const { config, node, link, policy, step, sim } = await setup(["safety.watchdog.inference_budget_ms=50"], true);
   await step();
   policy.fault = "slow";
   const m = config.safety.watchdog.max_overrun_ticks;
@@ -186,9 +198,9 @@ test("a slow policy in real time: the last action is reused for max_overrun_tick
   for (let i = 0; i < m + 1; i++) overruns.push((await step()).overrun);
   assert.ok(overruns.every(Boolean), `${overruns}`);
   assert.equal(node.supervisor.mode, "damping");
-  assert.match(node.supervisor.reason, /over its 5 ms budget/);
+  assert.match(node.supervisor.reason, /over its 50 ms budget/);
   assertAllWithinLimits(node, link);
-  await new Promise((r) => setTimeout(r, 60)); // let the last slow call finish
+  await policy.last; // the slow call finishes before the shared engine is used again
   await sim.close();
 });
 

@@ -4,7 +4,7 @@ import { ObservationBuilder, projectedGravity } from "../src/control/observation
 import type { PolicyManifest } from "../src/policy/manifest.ts";
 import { H1_JOINTS, H1_JOINT_NAMES } from "../src/robot/h1.ts";
 import { robotState } from "../src/sim/h1-sim.ts";
-import { ActionMapper } from "../src/sim/episodes.ts";
+import { ActionMapper } from "../src/control/action.ts";
 
 const near = (got: ArrayLike<number>, want: number[]) =>
   assert.ok(want.every((w, k) => Math.abs(got[k] - w) < 1e-12), `${Array.from(got)} vs ${want}`);

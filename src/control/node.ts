@@ -8,14 +8,14 @@ import type { RobotLink, LinkState } from "../link/link.ts";
 import type { PolicyEngine, PolicySample } from "../policy/engine.ts";
 import { jointLimits, type JointLimits } from "../safety/limits.ts";
 import { SafetySupervisor, type Mode } from "../safety/supervisor.ts";
-import { ActionMapper } from "../sim/episodes.ts";
+import { ActionMapper } from "./action.ts";
 import { motorCommand, robotState, type MotorCommand } from "../sim/h1-sim.ts";
 import { TelemetryRing, type TickRecord } from "../telemetry/ring.ts";
 import type { Logger } from "../util/log.ts";
 import { defaultVelocityCommand, ObservationBuilder, type ObservationSources } from "./observation.ts";
 
 /** What the node needs of a policy engine (PolicyEngine; tests wrap one to inject faults). */
-export type PolicySampler = Pick<PolicyEngine, "manifest" | "candidatesPerObservation" | "sample">;
+export type PolicySampler = Pick<PolicyEngine, "manifest" | "candidatesPerObservation" | "sample" | "setK">;
 
 export class PolicyRefused extends Error {
   override name = "PolicyRefused";
@@ -43,7 +43,6 @@ interface LoadedPolicy {
 }
 
 const now = () => performance.now();
-
 
 export class ControlNode {
   readonly supervisor: SafetySupervisor;
@@ -123,9 +122,7 @@ export class ControlNode {
   setK(K: number): void {
     const p = this.policy;
     if (!p) throw new PolicyRefused("no policy is loaded");
-    const engine = p.engine as PolicySampler & { setK?: (k: number) => void };
-    if (!engine.setK) throw new PolicyRefused("this policy engine has a fixed K");
-    engine.setK(K);
+    p.engine.setK(K);
     this.telemetry.ensureCapacity(K, p.lastAction.length, p.obs.length);
   }
 

@@ -4,9 +4,8 @@
 import { performance } from "node:perf_hooks";
 import { defaultVelocityCommand, ObservationBuilder, type ObservationSources } from "../control/observation.ts";
 import type { PolicyEngine } from "../policy/engine.ts";
-import type { PolicyManifest } from "../policy/manifest.ts";
-import { H1_JOINTS, H1_NUM_JOINTS, h1JointIndex } from "../robot/h1.ts";
-import { motorCommand, robotState, SUBSTEPS_PER_CONTROL_STEP, type MotorCommand, type RobotState } from "./h1-sim.ts";
+import { ActionMapper } from "../control/action.ts";
+import { motorCommand, robotState, SUBSTEPS_PER_CONTROL_STEP, type RobotState } from "./h1-sim.ts";
 import { H1TaskEnv } from "./task-env.ts";
 
 export interface EpisodeResult {
@@ -39,38 +38,6 @@ export interface RunOptions {
   parallel?: number;
   simDir?: string;
   onEpisode?: (result: EpisodeResult, done: number, total: number) => void;
-}
-
-/** Maps a policy's actions (by joint name) onto full H1 motor commands; joints it does not drive hold home. */
-export class ActionMapper {
-  private readonly joint: Int32Array;
-
-  constructor(private readonly m: PolicyManifest) {
-    if (m.action.target !== "position") {
-      throw new Error(`policy ${m.name} outputs "${m.action.target}" targets; the H1 takes position targets from policies`);
-    }
-    this.joint = Int32Array.from(m.action.joints, (name) => h1JointIndex(name));
-  }
-
-  toCommand(action: ArrayLike<number>, out: MotorCommand = motorCommand()): MotorCommand {
-    for (let j = 0; j < H1_NUM_JOINTS; j++) {
-      out.q[j] = H1_JOINTS[j].home;
-      out.dq[j] = 0;
-      out.tau[j] = 0;
-      out.kp[j] = H1_JOINTS[j].kp;
-      out.kd[j] = H1_JOINTS[j].kv;
-    }
-    const { offset, scale } = this.m.action;
-    for (let k = 0; k < this.joint.length; k++) {
-      const j = this.joint[k];
-      const { lower, upper } = H1_JOINTS[j];
-      const target = offset[k] + scale[k] * action[k];
-      out.q[j] = target < lower ? lower : target > upper ? upper : target;
-      out.kp[j] = this.m.pd_gains.kp[k];
-      out.kd[j] = this.m.pd_gains.kd[k];
-    }
-    return out;
-  }
 }
 
 /** The velocity command a task asks for: forward at its speed. */
