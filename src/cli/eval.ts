@@ -7,7 +7,7 @@
 // (soft start 0 unless --set safety.soft_start_s=... says otherwise).
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config/config.ts";
+import { engineOptions, loadConfig } from "../config/config.ts";
 import { evaluateThroughLoop } from "../control/evaluate.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { consoleLogger, type Logger } from "../util/log.ts";
@@ -33,13 +33,7 @@ async function main(): Promise<number> {
   const config = loadConfig({ file: values.config, overrides: ["safety.soft_start_s=0", `policy.path=${values.policy}`, ...values.set!] });
   // Safety transitions go into the report; the log shows them only with --verbose.
   const logger: Logger = values.verbose ? consoleLogger : { log: (level, msg, f) => level === "error" && consoleLogger.log(level, msg, f) };
-  const engine = await PolicyEngine.load(config.policy.path, {
-    path: config.policy.sampler,
-    K: config.policy.K ?? undefined,
-    seed: config.policy.seed,
-    session: { threads: config.policy.threads, provider: config.policy.provider },
-    logger: consoleLogger,
-  });
+  const engine = await PolicyEngine.load(config.policy.path, { ...engineOptions(config), logger: consoleLogger });
   const report = await evaluateThroughLoop({
     config,
     engine,

@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config/config.ts";
+import { engineOptions, loadConfig } from "../config/config.ts";
 import { ControlNode } from "../control/node.ts";
 import { SimLink } from "../link/sim-link.ts";
 import { PolicyEngine } from "../policy/engine.ts";
@@ -30,13 +30,7 @@ async function main(): Promise<number> {
   const overrides = [...values.set!];
   if (values.policy) overrides.push(`policy.path=${values.policy}`);
   const config = loadConfig({ file: values.config ?? "config/sim.yaml", overrides });
-  const engine = await PolicyEngine.load(config.policy.path, {
-    path: config.policy.sampler,
-    K: config.policy.K ?? undefined,
-    seed: config.policy.seed,
-    session: { threads: config.policy.threads, provider: config.policy.provider },
-    logger: silentLogger,
-  });
+  const engine = await PolicyEngine.load(config.policy.path, { ...engineOptions(config), logger: silentLogger });
   const link = await SimLink.create(config.link.sim.task, config.link.sim.seed);
   const node = new ControlNode({ config, link, logger: silentLogger, engine });
   // Every command that reaches the simulated robot is audited against the limits first.

@@ -136,3 +136,9 @@ export function loadConfig({ file, overrides = [], env = process.env }: ConfigSo
   }
   return config;
 }
+
+/** The policy engine settings of a configuration (policy.*), for PolicyEngine.load. */
+export function engineOptions(config: Config) {
+  const p = config.policy;
+  return { path: p.sampler, K: p.K ?? undefined, seed: p.seed, session: { threads: p.threads, provider: p.provider } };
+}
