@@ -71,3 +71,23 @@ test("batched observations give each observation its own K candidates", async ()
   }
   await engine.close();
 });
+
+test("a call's noise depends on its number, not on when it was drawn (ahead, between calls, or during the call)", async () => {
+  const load = () => PolicyEngine.load(fixturePath("qvpo-bandit"), { logger: silentLogger, seed: 11, crossCheck: false });
+  const obs = Float32Array.from([0.1, 0.2]);
+  const hurried = await load();
+  const idle = await load();
+  const a: number[][] = [];
+  const b: number[][] = [];
+  for (let i = 0; i < 4; i++) {
+    a.push(Array.from((await hurried.sample(obs)).action)); // back to back: no idle time to draw ahead
+    b.push(Array.from((await idle.sample(obs)).action));
+    await new Promise((r) => setImmediate(r)); // idle: the next draws are made ahead
+    if (i === 1) idle.setK(8); // a K change between calls: the drawn-ahead set is for the old K
+    if (i === 1) hurried.setK(8);
+  }
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a[0], a[1]);
+  await hurried.close();
+  await idle.close();
+});

@@ -46,17 +46,30 @@ export interface PolicySample {
 
 export const PARITY_TOLERANCE = 1e-5;
 
+/** Noise [T+1, B*K, A] and uniforms [B] of sampler call n. */
+interface Draws {
+  n: number;
+  B: number;
+  K: number;
+  noise: Float32Array;
+  uniforms: Float64Array;
+}
+
 export class PolicyEngine {
   readonly manifest: PolicyManifest;
   readonly provider: "cpu" | "cuda";
   readonly path: SamplerPath;
   private K: number;
   private readonly rng: SeededNormal;
-  private noise = new Float32Array(0);
+  private readonly seed: number;
+  private calls = 0;
+  /** The next call's draws, made ahead; `spare`: buffers free for reuse (never those of a call in flight). */
+  private ahead: Draws | null = null;
+  private spare: Draws | null = null;
+  private prefillScheduled = false;
   private obsNorm = new Float32Array(0);
   private action = new Float32Array(0);
   private index = new Int32Array(0);
-  private uniforms = new Float64Array(0);
   private busy = false;
   private readonly result: PolicySample = {
     B: 0,
@@ -80,6 +93,7 @@ export class PolicyEngine {
     this.provider = provider;
     this.path = sampler.path;
     this.K = K;
+    this.seed = seed;
     this.rng = new SeededNormal(seed);
   }
 
@@ -116,17 +130,51 @@ export class PolicyEngine {
     this.K = K;
   }
 
-  /** Sample with noise from the engine's seeded stream. obs: raw observations [B, O]. */
+  /** Sample with noise from the engine's seed: call n uses stream n of the seed (SeededNormal.reseed), so
+   * the result depends on the call's number, not on when its noise was drawn. The next call's draws are
+   * made ahead, when the event loop is idle after a call (in a control loop: between ticks), which takes
+   * them off the tick's critical path; a call whose batch size or K changed draws its own. */
   async sample(obs: Float32Array, B = 1): Promise<PolicySample> {
     const started = performance.now();
-    const noise = this.noiseBuffer(B);
-    this.rng.fill(noise);
-    for (let b = 0; b < B; b++) this.uniforms[b] = this.rng.uniform();
+    const n = this.calls++;
+    const a = this.ahead;
+    this.ahead = null;
+    const draws = a && a.n === n && a.B === B && a.K === this.K ? a : this.draw(n, B, a ?? this.spare);
     const noiseMs = performance.now() - started;
-    const result = await this.sampleWithNoise(obs, B, noise, this.uniforms);
-    result.timings.noise_ms = noiseMs;
-    result.timings.total_ms = performance.now() - started;
-    return result;
+    try {
+      const result = await this.sampleWithNoise(obs, B, draws.noise, draws.uniforms);
+      result.timings.noise_ms = noiseMs;
+      result.timings.total_ms = performance.now() - started;
+      return result;
+    } finally {
+      this.spare = draws;
+      this.prefill(n + 1, B);
+    }
+  }
+
+  private draw(n: number, B: number, reuse: Draws | null): Draws {
+    const m = this.manifest;
+    const size = (m.diffusion!.steps + 1) * B * this.K * m.action.size;
+    const noise = reuse && reuse.noise.length === size ? reuse.noise : new Float32Array(size);
+    const uniforms = reuse && reuse.uniforms.length === B ? reuse.uniforms : new Float64Array(B);
+    this.rng.reseed(this.seed, n);
+    this.rng.fill(noise);
+    for (let b = 0; b < B; b++) uniforms[b] = this.rng.uniform();
+    if (!reuse) return { n, B, K: this.K, noise, uniforms };
+    return Object.assign(reuse, { n, B, K: this.K, noise, uniforms }); // no new object per tick
+
+  }
+
+  private prefill(n: number, B: number): void {
+    if (this.prefillScheduled) return;
+    this.prefillScheduled = true;
+    setImmediate(() => {
+      this.prefillScheduled = false;
+      if (this.ahead || this.busy || this.calls !== n) return;
+      const reuse = this.spare;
+      this.spare = null;
+      this.ahead = this.draw(n, B, reuse);
+    });
   }
 
   /** Sample with the given noise [T+1, B*K, A] (and uniforms [B] for softmax selection): reproducible. */
@@ -188,13 +236,6 @@ export class PolicyEngine {
     return this.obsNorm;
   }
 
-  private noiseBuffer(B: number): Float32Array {
-    const m = this.manifest;
-    const n = (m.diffusion!.steps + 1) * B * this.K * m.action.size;
-    if (this.noise.length !== n) this.noise = new Float32Array(n);
-    if (this.uniforms.length < B) this.uniforms = new Float64Array(B);
-    return this.noise;
-  }
 
   /** Load-time checks on random observations: finite outputs, actions in [-1, 1], the fused graph's own
    * pick equal to the argmax candidate, and fused = stepwise within PARITY_TOLERANCE when both exist. */

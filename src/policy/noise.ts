@@ -37,9 +37,16 @@ export class SeededNormal {
   private s2: number;
   private s3: number;
 
-  constructor(seed: number) {
-    // SplitMix32 expands the seed into the 128-bit state (never all zero).
-    let x = seed >>> 0;
+  constructor(seed: number, stream = 0) {
+    this.s0 = this.s1 = this.s2 = this.s3 = 0;
+    this.reseed(seed, stream);
+  }
+
+  /** Restart at the beginning of stream `stream` of `seed`: each (seed, stream) pair is its own sequence,
+   * so draw n of a sampler can be made at any time, in any order, with the same result. */
+  reseed(seed: number, stream = 0): void {
+    // SplitMix32 expands the seed (and, mixed in, the stream number) into the 128-bit state (never all zero).
+    let x = (seed ^ Math.imul(stream >>> 0, 0x85ebca77)) >>> 0;
     const next = () => {
       x = (x + 0x9e3779b9) >>> 0;
       let z = x;
@@ -48,7 +55,7 @@ export class SeededNormal {
       return (z ^ (z >>> 16)) >>> 0;
     };
     this.s0 = next();
-    this.s1 = next();
+    this.s1 = next() ^ (stream >>> 0);
     this.s2 = next();
     this.s3 = next() | 1;
   }

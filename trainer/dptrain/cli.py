@@ -21,7 +21,7 @@ from .algos import diffusion_ql, qvpo
 from .common import evaluate, policy_actor
 from .config import add_config_arguments, build_config
 from .envs import deployment_info, make_env
-from .export import export_policy, load_checkpoint_policy
+from .export import SAMPLER_GRAPHS, export_policy, load_checkpoint_policy
 from .policy import PolicySpec, build_policy
 
 EXPORT_EVAL_SEED = 20_000
@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     untrained_p.add_argument("--hidden", type=int, default=256)
     untrained_p.add_argument("--schedule", default="cosine")
     untrained_p.add_argument("--seed", type=int, default=0)
+    untrained_p.add_argument("--sampler-graph", choices=SAMPLER_GRAPHS, default="fast",
+                             help="the fused sampler as exported normally (fast) or as written (straightforward)")
     untrained_p.add_argument("--out", required=True)
 
     args = parser.parse_args(argv)
@@ -94,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.env or (args.obs and args.act)):
             parser.error("export-untrained needs --env, or --obs and --act")
         export_untrained(args.out, env=args.env, obs=args.obs, act=args.act, steps=args.steps, K=args.K,
-                         hidden=args.hidden, schedule=args.schedule, seed=args.seed, command=_command(argv))
+                         hidden=args.hidden, schedule=args.schedule, seed=args.seed, command=_command(argv),
+                         sampler_graph=args.sampler_graph)
         print(json.dumps({"out": args.out}))
         return 0
     return 2
@@ -102,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def export_untrained(out: str, env: str | None = None, obs: int | None = None, act: int | None = None,
                      steps: int = 20, K: int = 32, hidden: int = 256, schedule: str = "cosine", seed: int = 0,
-                     command: str = "") -> dict:
+                     command: str = "", sampler_graph: str = "fast") -> dict:
     """A package of randomly initialised graphs: sizes, robot and terms from `env`, or benchmark sizes."""
     torch.manual_seed(seed)
     if env:
@@ -113,7 +116,8 @@ def export_untrained(out: str, env: str | None = None, obs: int | None = None, a
         deployment = _benchmark_deployment(obs, act)
     spec = PolicySpec(obs, act, hidden=hidden, critic_hidden=hidden, schedule=schedule, T=steps, K=K)
     return export_policy(build_policy(spec), spec, deployment, out, _dir_name(str(out)),
-                         {"algorithm": "untrained", "seed": seed, "steps": 0, "command": command})
+                         {"algorithm": "untrained", "seed": seed, "steps": 0, "command": command},
+                         sampler_graph=sampler_graph)
 
 
 def _benchmark_deployment(obs: int, act: int) -> dict:

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from . import __version__
+from .fast_sampler import FastSampler
 from .policy import DiffusionPolicy, PolicySpec, build_policy
 from .run import load_trusted
 
@@ -161,9 +162,16 @@ def build_manifest(name: str, policy: DiffusionPolicy, spec: PolicySpec, deploym
     }
 
 
+SAMPLER_GRAPHS = ("fast", "straightforward")
+
+
 def export_policy(policy: DiffusionPolicy, spec: PolicySpec, deployment: dict, out_dir: str | Path, name: str,
-                  provenance: dict, tolerance: float = TOLERANCE, seed: int = 0) -> dict:
-    """Write and verify the package; returns the manifest. `provenance` needs at least 'algorithm'."""
+                  provenance: dict, tolerance: float = TOLERANCE, seed: int = 0, sampler_graph: str = "fast") -> dict:
+    """Write and verify the package; returns the manifest. `provenance` needs at least 'algorithm'.
+    sampler_graph: "fast" (FastSampler: the same mathematics with less work per tick) or "straightforward"
+    (DiffusionPolicy.forward as it is); either is verified against DiffusionPolicy.forward."""
+    if sampler_graph not in SAMPLER_GRAPHS:
+        raise ValueError(f"sampler_graph must be one of {SAMPLER_GRAPHS}, got {sampler_graph!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     policy = policy.cpu().eval()
@@ -179,18 +187,19 @@ def export_policy(policy: DiffusionPolicy, spec: PolicySpec, deployment: dict, o
         "critic": (_CriticGraph(policy), lambda n: {"observation": randn(n, O), "action": randn(n, A)}),
         "sampler": (policy, lambda n: {"observation": randn(n, O), "noise": randn(T + 1, n * spec.K, A)}),
     }
+    exported = {"sampler": FastSampler(policy).eval()} if sampler_graph == "fast" else {}
     files, diffs = {}, {}
     for role, (module, make_inputs) in graphs.items():
         path = out / f"{role}.onnx"
         trace_inputs = make_inputs(2)
-        _export(module, tuple(torch.from_numpy(v) for v in trace_inputs.values()), path, sigs[role])
+        _export(exported.get(role, module), tuple(torch.from_numpy(v) for v in trace_inputs.values()), path, sigs[role])
         diffs[role] = max(_verify(path, module, make_inputs(n), tolerance) for n in (1, 3))
         files[role] = {"path": path.name, "sha256": sha256(path), **sigs[role]}
 
     provenance = {"trainer": "dptrain", "trainer_version": __version__, "commit": git_commit(),
                   "torch_version": torch.__version__, "onnx_opset": OPSET,
                   "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                  "export_max_diff": diffs, **provenance}
+                  "export_max_diff": diffs, "sampler_graph": sampler_graph, **provenance}
     manifest = build_manifest(name, policy, spec, deployment, files, provenance)
     (out / "policy.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest

@@ -66,3 +66,18 @@ def test_cli_exports_untrained_graphs_of_any_size(tmp_path, capsys):
     assert (m["observation"]["size"], m["action"]["size"], m["diffusion"]["steps"]) == (7, 3, 4)
     assert m["algorithm"] == "untrained"
     jsonschema.validate(m, SCHEMA)
+
+
+@pytest.mark.parametrize("kw", [{}, {"layers": 2, "schedule": "vp", "T": 5}, {"layers": 4, "variance": "beta", "clip_x0": None},
+                                {"noise_ratio": 0.5, "normalize": True, "aggregation": "mean"}])
+def test_fast_sampler_computes_what_the_straightforward_graph_does(kw):
+    from dptrain.fast_sampler import FastSampler
+
+    spec = PolicySpec(**{**dict(obs_dim=7, act_dim=3, hidden=32, t_hidden=16, critic_hidden=16, T=8, K=5), **kw})
+    policy = build_policy(spec).eval()
+    fast = FastSampler(policy).eval()
+    g = torch.Generator().manual_seed(4)
+    obs, noise = torch.randn(3, 7, generator=g), torch.randn(spec.T + 1, 15, 3, generator=g)
+    with torch.no_grad():
+        for a, b in zip(policy(obs, noise), fast(obs, noise)):
+            torch.testing.assert_close(a, b, atol=2e-6, rtol=1e-5)
