@@ -6,10 +6,11 @@
 //   npm start -- [--config FILE] [--set PATH=VALUE ...] [--policy models/NAME] [--task h1-stand]
 //                [--duration SECONDS] [--port N]
 import { parseArgs } from "node:util";
-import { loadConfig } from "../config/config.ts";
+import { engineOptions, loadConfig } from "../config/config.ts";
 import { ControlNode } from "../control/node.ts";
 import { Scheduler } from "../control/scheduler.ts";
 import { StartupSequence } from "../control/startup.ts";
+import { Ros2Link } from "../link/ros2/rclnodejs-link.ts";
 import { SimLink } from "../link/sim-link.ts";
 import { PolicyEngine } from "../policy/engine.ts";
 import { randomToken } from "../api/auth.ts";
@@ -39,30 +40,30 @@ async function main(): Promise<number> {
   const config = loadConfig({ file: values.config ?? process.env.H1RT_CONFIG ?? SIM_CONFIG, overrides });
   const duration = Number(values.duration);
   if (!(duration >= 0)) throw new Error(`--duration must be >= 0 seconds, got ${values.duration}`);
-  if (config.link.kind !== "sim") throw new Error(`link.kind ${config.link.kind}: this version drives the simulated H1 only (link.kind: sim)`);
+  if (config.link.kind === "dds") throw new Error("link.kind dds: not in this version; the real H1 is driven over ROS 2 (link.kind: ros2, docs/ros2.md)");
 
   const logger = new LogHub(consoleLogger);
+  // The link first, so that a missing ROS 2 is reported before a policy is loaded. On ROS 2 the operator
+  // drives the modes (remote, services, API); the start-up sequence and episodes are the simulation's.
+  const link = config.link.kind === "ros2" ? await Ros2Link.create(config, logger) : await SimLink.create(config.link.sim.task, config.link.sim.seed);
+  const sim = link instanceof SimLink ? link : null;
   const loadPolicy = (dir: string) =>
-    PolicyEngine.load(dir, {
-      path: config.policy.sampler,
-      K: config.policy.K ?? undefined,
-      seed: config.policy.seed,
-      session: { threads: config.policy.threads, provider: config.policy.provider },
-      logger,
-    });
+    PolicyEngine.load(dir, { ...engineOptions(config), logger });
   const engine = await loadPolicy(config.policy.path);
-  const link = await SimLink.create(config.link.sim.task, config.link.sim.seed);
-  const realtime = config.link.sim.realtime;
+  const realtime = sim ? config.link.sim.realtime : true;
   const node = new ControlNode({ config, link, logger, engine, enforceBudget: realtime });
-  const startup = new StartupSequence(node, config.control.startup);
+  const startup = sim ? new StartupSequence(node, config.control.startup) : null;
   const m = engine.manifest;
   console.log(
     `control node: ${m.name} (${m.algorithm}, K=${engine.candidatesPerObservation}, T=${m.diffusion?.steps}, ${engine.path} on ${engine.provider.toUpperCase()}) ` +
-      `driving the simulated H1 (${config.link.sim.task}, ${realtime ? "simulator on its own clock" : "lockstep"}) at ${config.control.rate_hz} Hz` +
+      (sim
+        ? `driving the simulated H1 (${config.link.sim.task}, ${realtime ? "simulator on its own clock" : "lockstep"}) at ${config.control.rate_hz} Hz`
+        : `driving the H1 over ROS 2 (${config.link.ros2.topics.lowstate} -> ${config.link.ros2.topics.lowcmd}) at ${config.control.rate_hz} Hz, in passive until the operator asks`) +
       (duration > 0 ? ` for ${duration} s` : ", Ctrl-C to stop"),
   );
   const token = config.api.token ?? randomToken();
-  const control = new InProcessControl({ config, node, engine, loadPolicy, logger, episode: () => ({ ...link.episode }) });
+  const control = new InProcessControl({ config, node, engine, loadPolicy, logger, episode: sim ? () => ({ ...sim.episode }) : undefined });
+  if (link instanceof Ros2Link) link.attach({ control, telemetry: node.telemetry });
   const api = await ApiThread.start({ config, control, ring: node.telemetry, logs: logger, token });
   const url = api.url;
   console.log(`dashboard ${url}/  API docs ${url}/docs  metrics ${url}/metrics  telemetry ws://${url.slice(7)}/ws`);
@@ -75,16 +76,16 @@ async function main(): Promise<number> {
   let window: number[] = [];
   let nextReport = 1;
   const scheduler = new Scheduler(1000 / config.control.rate_hz, async (index, missed) => {
-    startup.advance();
+    startup?.advance();
     const rec = await node.tick(missed);
     latencies.push(rec.timings.total);
     window.push(rec.timings.total);
-    if (!realtime) link.advance();
-    const ep = link.episode;
-    if (ep.terminated || ep.truncated) {
+    if (sim && !realtime) sim.advance();
+    const ep = sim?.episode;
+    if (sim && ep && (ep.terminated || ep.truncated)) {
       episodes.push({ seed: ep.seed, return: ep.return, length: ep.steps, terminated: ep.terminated });
       console.log(`episode seed ${ep.seed}: return ${ep.return.toFixed(1)} over ${ep.steps} steps${ep.terminated ? " (fell)" : ""}; next episode`);
-      link.reset(++seed);
+      sim.reset(++seed);
       // An e-stop stays latched across episodes: the new world waits in e-stop until an operator resets it.
       if (node.supervisor.mode !== "estop") node.beginSimulatedEpisode();
     }
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
       const s = summarize(window);
       console.log(
         `t=${t.toFixed(0)}s mode=${node.supervisor.mode} tick p50=${s.p50_ms}ms p99=${s.p99_ms}ms max=${s.max_ms}ms ` +
-          `misses=${scheduler.stats.deadlineMisses} episode: step ${ep.steps} return ${ep.return.toFixed(1)}`,
+          `misses=${scheduler.stats.deadlineMisses}` + (ep ? ` episode: step ${ep.steps} return ${ep.return.toFixed(1)}` : ` robot tick ${rec.robotTick} state age ${rec.stateAgeMs.toFixed(1)}ms`),
       );
       window = [];
       nextReport++;
@@ -102,7 +103,7 @@ async function main(): Promise<number> {
   });
   process.once("SIGINT", () => void scheduler.stop());
   process.once("SIGTERM", () => void scheduler.stop());
-  if (realtime) link.startRealtime();
+  if (sim && realtime) sim.startRealtime();
   await scheduler.start();
   await api.close();
   await link.close();
@@ -110,14 +111,14 @@ async function main(): Promise<number> {
   console.log(
     JSON.stringify({
       policy: m.name,
-      task: config.link.sim.task,
+      task: sim ? config.link.sim.task : null,
       rate_hz: config.control.rate_hz,
       ticks: scheduler.stats.ticks,
       deadline_misses: scheduler.stats.deadlineMisses,
       mode: node.supervisor.mode,
       tick_latency: summarize(latencies),
       episodes,
-      current_episode: { seed: link.episode.seed, steps: link.episode.steps, return: link.episode.return },
+      current_episode: sim ? { seed: sim.episode.seed, steps: sim.episode.steps, return: sim.episode.return } : null,
       safety_events: node.supervisor.events.map((e) => `${e.tick}: ${e.from} -> ${e.to} (${e.reason})`),
     }),
   );

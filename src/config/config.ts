@@ -36,10 +36,31 @@ export interface SafetyConfig {
 
 export type StartupStep = "damping" | "standup" | "hold" | "policy";
 
+/** The ROS 2 link (link.kind ros2): docs/ros2.md. */
+export interface Ros2LinkConfig {
+  node_name: string;
+  namespace: string;
+  topics: { lowcmd: string; lowstate: string; joint_states: string; diagnostics: string };
+  lowcmd_check_s: number;
+  lowcmd_repeat_hz: number;
+  repeat_max_age_ms: number;
+  qos_depth: number;
+  diagnostics_hz: number;
+}
+
+export type RemoteActionName = "estop" | "passive" | "damping" | "standup" | "hold" | "policy";
+
+/** The Unitree wireless remote's key combinations ("L2+B") -> actions; null unbinds a default. */
+export interface RemoteConfig {
+  enabled: boolean;
+  bindings: Record<string, RemoteActionName | null>;
+}
+
 export interface Config {
   policy: { path: string; sampler: "fused" | "stepwise"; K: number | null; seed: number; threads: number; provider: "cpu" | "cuda" | "auto" };
   control: { rate_hz: number; velocity_command: [number, number, number] | null; startup: StartupStep[] };
-  link: { kind: "sim" | "ros2" | "dds"; sim: { task: string; seed: number; realtime: boolean } };
+  link: { kind: "sim" | "ros2" | "dds"; sim: { task: string; seed: number; realtime: boolean }; ros2: Ros2LinkConfig };
+  remote: RemoteConfig;
   safety: SafetyConfig;
   api: {
     host: string;
@@ -133,6 +154,9 @@ export function loadConfig({ file, overrides = [], env = process.env }: ConfigSo
   const config = data as unknown as Config;
   for (const name of Object.keys(config.safety.joints)) {
     if (!H1_JOINT_NAMES.includes(name)) throw new ConfigError(`${where}: /safety/joints/${name}: unknown joint; expected one of ${H1_JOINT_NAMES.join(", ")}`);
+  }
+  if (config.remote.enabled && !Object.values(config.remote.bindings).includes("estop")) {
+    throw new ConfigError(`${where}: /remote/bindings: an enabled remote needs an e-stop binding (e.g. "L2+B": estop)`);
   }
   return config;
 }
