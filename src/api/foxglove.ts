@@ -26,7 +26,7 @@ export const FOXGLOVE_CHANNELS = {
   },
   "/policy": {
     schemaName: "h1dp/PolicyTick",
-    schema: { type: "object", properties: { tick: { type: "integer" }, K: { type: "integer" }, scores: numbers, chosen: { type: "integer" }, score_spread: { type: "number" }, action: numbers } },
+    schema: { type: "object", properties: { tick: { type: "integer" }, K: { type: "integer" }, scores: numbers, chosen: { type: "integer" }, score_spread: { type: "number" }, action: numbers, level: { type: "string" }, steps: { type: "integer" } } },
   },
   "/timings": {
     schemaName: "h1dp/TickTimings",
@@ -140,7 +140,7 @@ export class FoxgloveBridge {
     if (r.policyRan) {
       this.publish("/policy", ns, () => {
         const scores = Array.from(r.scores.subarray(0, r.K));
-        return { tick: r.tick, K: r.K, scores, chosen: r.chosen, score_spread: Math.max(...scores) - Math.min(...scores), action: Array.from(r.action.subarray(0, r.actionSize)) };
+        return { tick: r.tick, K: r.K, scores, chosen: r.chosen, score_spread: Math.max(...scores) - Math.min(...scores), action: Array.from(r.action.subarray(0, r.actionSize)), level: r.level, steps: r.steps };
       });
     }
   }

@@ -33,6 +33,7 @@ export function createMetrics(ring: TelemetryRing): Registry {
   const trips = new Counter({ name: "h1rt_watchdog_trips_total", help: "Watchdog transitions to damping, by kind", labelNames: ["kind"], registers: [registry] });
   const mode = new Gauge({ name: "h1rt_mode", help: "1 for the supervisor's current mode", labelNames: ["mode"], registers: [registry] });
   const spread = new Gauge({ name: "h1rt_candidate_score_spread", help: "Best minus worst candidate score of the last policy tick", registers: [registry] });
+  const level = new Gauge({ name: "h1rt_policy_degradation_rank", help: "Deadline-aware sampling: the last policy tick's degradation level (0 none; -1 no time budget)", registers: [registry] });
   const age = new Gauge({ name: "h1rt_link_state_age_seconds", help: "Age of the robot state used by the last tick", registers: [registry] });
   const stages = [...STAGES, "total"] as const;
   for (const m of MODES) mode.set({ mode: m }, m === "passive" ? 1 : 0);
@@ -45,6 +46,7 @@ export function createMetrics(ring: TelemetryRing): Registry {
       if (rec.deadlineMissed) misses.inc();
       for (const st of stages) stage.observe({ stage: st }, rec.timings[st] / 1000);
       if (Number.isFinite(rec.stateAgeMs)) age.set(rec.stateAgeMs / 1000);
+      if (rec.policyRan) level.set(rec.levelRank);
       if (rec.policyRan && rec.K > 0) {
         let lo = Infinity;
         let hi = -Infinity;

@@ -7,7 +7,10 @@
 // Simulation records: physics steps per second and real-time factor of 1 and 16 worlds holding the home pose
 // (`--sim-envs 1,16`). Jitter records: tick start lateness of the real loop with the API idle and loaded
 // by 50 WebSocket clients at full rate plus HTTP on /api/status from a second process (`--jitter-s`).
-// Choose with `--what policy,sim,jitter`.
+// Compare records (the reference configuration, K 32, T 20, per size): the fused graph as exported (fast),
+// the straightforward export of the same loop, and the trainer's own PyTorch sampler, with the ratios.
+// Deadline records: deadline-aware sampling at 50 Hz with 0, 1, 2 CPU hogs, without and with a time budget
+// (`--hogs`, `--budget`, `--deadline-s`). Choose with `--what policy,compare,deadline,sim,jitter`.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -17,6 +20,7 @@ import { PolicyEngine } from "../policy/engine.ts";
 import { SeededNormal } from "../policy/noise.ts";
 import { readPolicyPackage } from "../policy/package.ts";
 import type { SamplerPath } from "../policy/samplers.ts";
+import { measureDeadline, type DeadlineRecord } from "../bench/deadline.ts";
 import { measureJitter, type JitterRecord } from "../bench/jitter.ts";
 import { H1Sim, SUBSTEPS_PER_CONTROL_STEP } from "../sim/h1-sim.ts";
 import { silentLogger } from "../util/log.ts";
@@ -44,12 +48,13 @@ function trainerPython(): string {
 
 /** An untrained package exported once by the trainer and cached: of the given sizes, or (env) with the
  * H1 stand task's manifest, so that the control node accepts it. */
-export function untrainedPackage(obs: number, act: number, T: number, cacheDir: string, env?: string): string {
-  const dir = join(cacheDir, env ? `untrained-${env}-T${T}` : `untrained-o${obs}-a${act}-T${T}`);
+export function untrainedPackage(obs: number, act: number, T: number, cacheDir: string, env?: string, graph: "fast" | "straightforward" = "fast"): string {
+  const dir = join(cacheDir, (env ? `untrained-${env}-T${T}` : `untrained-o${obs}-a${act}-T${T}`) + (graph === "fast" ? "" : `-${graph}`));
   if (!existsSync(join(dir, "policy.json"))) {
     mkdirSync(cacheDir, { recursive: true });
     const sizes = env ? ["--env", env] : ["--obs", `${obs}`, "--act", `${act}`];
-    execFileSync(trainerPython(), ["-W", "ignore", "-m", "dptrain", "export-untrained", ...sizes, "--steps", `${T}`, "--out", dir], {
+    const args = [...sizes, "--steps", `${T}`, "--sampler-graph", graph, "--out", dir];
+    execFileSync(trainerPython(), ["-W", "ignore", "-m", "dptrain", "export-untrained", ...args], {
       stdio: ["ignore", "ignore", "inherit"],
     });
   }
@@ -88,6 +93,53 @@ async function measure(dir: string, path: SamplerPath, K: number, threads: numbe
     ...summarize(total),
     inference_p50_ms: summarize(inference).p50_ms,
     noise_p50_ms: summarize(noise).p50_ms,
+  };
+}
+
+export interface CompareRecord {
+  name: string;
+  kind: "compare";
+  obs: number;
+  act: number;
+  K: number;
+  T: number;
+  /** p50 / p99 / max (ms) of each variant, measured one after the other in this run. */
+  fast: LatencySummary;
+  straightforward: LatencySummary;
+  pytorch: LatencySummary & { torch: string };
+  /** How many times faster the exported graph is: straightforward / fast and PyTorch / fast, at p50 and p99. */
+  speedup_vs_straightforward: { p50: number; p99: number };
+  speedup_vs_pytorch: { p50: number; p99: number };
+}
+
+/** The trainer's PyTorch sampler timed by trainer/scripts/bench_torch_sampler.py (one thread, as the runtime). */
+function measureTorch(obs: number, act: number, K: number, T: number, ticks: number, warmup: number): LatencySummary & { torch: string } {
+  const args = ["--obs", `${obs}`, "--act", `${act}`, "--K", `${K}`, "--T", `${T}`, "--ticks", `${ticks}`, "--warmup", `${warmup}`];
+  const out = execFileSync(trainerPython(), ["-W", "ignore", "trainer/scripts/bench_torch_sampler.py", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const r = JSON.parse(out.trim().split("\n").at(-1)!);
+  return { n: r.n, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, mean_ms: r.mean_ms, torch: r.torch };
+}
+
+async function measureCompare(obs: number, act: number, cache: string, ticks: number, warmup: number): Promise<CompareRecord> {
+  const K = 32;
+  const T = 20;
+  const fast = await measure(untrainedPackage(obs, act, T, cache), "fused", K, 1, ticks, warmup);
+  const plain = await measure(untrainedPackage(obs, act, T, cache, undefined, "straightforward"), "fused", K, 1, ticks, warmup);
+  const torch = measureTorch(obs, act, K, T, ticks, warmup);
+  const pick = (r: LatencySummary): LatencySummary => ({ n: r.n, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, mean_ms: r.mean_ms });
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  return {
+    name: `compare/o${obs}a${act}/K${K}xT${T}`,
+    kind: "compare",
+    obs,
+    act,
+    K,
+    T,
+    fast: pick(fast),
+    straightforward: pick(plain),
+    pytorch: torch,
+    speedup_vs_straightforward: { p50: ratio(plain.p50_ms, fast.p50_ms), p99: ratio(plain.p99_ms, fast.p99_ms) },
+    speedup_vs_pytorch: { p50: ratio(torch.p50_ms, fast.p50_ms), p99: ratio(torch.p99_ms, fast.p99_ms) },
   };
 }
 
@@ -145,7 +197,10 @@ async function main(): Promise<number> {
       ticks: { type: "string", default: "200" },
       warmup: { type: "string", default: "20" },
       cache: { type: "string", default: ".cache/bench" },
-      what: { type: "string", default: "policy,sim,jitter" },
+      what: { type: "string", default: "policy,compare,deadline,sim,jitter" },
+      hogs: { type: "string", default: "0,1,2" },
+      budget: { type: "string", default: "10" },
+      "deadline-s": { type: "string", default: "10" },
       "jitter-s": { type: "string", default: "10" },
       "jitter-policy": { type: "string" },
       "ws-clients": { type: "string", default: "50" },
@@ -180,6 +235,34 @@ async function main(): Promise<number> {
       }
     }
   }
+  const sizes = list(values.sizes!).map((size) => {
+    const [obs, act] = size.split("x").map(Number);
+    if (!(obs > 0 && act > 0)) throw new Error(`--sizes: expected OBSxACT, got ${size}`);
+    return { obs, act };
+  });
+  const compareRecords: CompareRecord[] = [];
+  if (what.has("compare")) {
+    for (const { obs, act } of sizes) {
+      const r = await measureCompare(obs, act, values.cache!, ticks, warmup);
+      compareRecords.push(r);
+      console.error(`${r.name}: fast p99 ${r.fast.p99_ms} ms, straightforward p99 ${r.straightforward.p99_ms} ms, PyTorch p99 ${r.pytorch.p99_ms} ms`);
+    }
+  }
+  const deadlineRecords: DeadlineRecord[] = [];
+  if (what.has("deadline")) {
+    const budget = Number(values.budget);
+    if (!(budget > 0)) throw new Error("--budget must be > 0 (ms)");
+    for (const { obs, act } of sizes) {
+      const dir = untrainedPackage(obs, act, 20, values.cache!);
+      for (const hogs of numbers(values.hogs!)) {
+        for (const b of [null, budget]) {
+          const r = await measureDeadline(dir, Number(values["deadline-s"]), hogs, b);
+          deadlineRecords.push(r);
+          console.error(`${r.name}: p99 ${r.p99_ms} ms, max ${r.max_ms} ms, ${r.deadline_misses} misses, worst level ${r.worst_level || "-"}`);
+        }
+      }
+    }
+  }
   const simRecords: SimRecord[] = [];
   if (what.has("sim")) {
     for (const envs of numbers(values["sim-envs"]!)) {
@@ -195,6 +278,17 @@ async function main(): Promise<number> {
     jitterRecords.push(...(await measureJitter(dir, Number(values["jitter-s"]), Number(values["ws-clients"]), 4)));
   }
   if (records.length) console.log(table(records));
+  for (const r of compareRecords) {
+    console.log(
+      `${r.name}: p50/p99/max ms: fast ${r.fast.p50_ms}/${r.fast.p99_ms}/${r.fast.max_ms}, straightforward ${r.straightforward.p50_ms}/${r.straightforward.p99_ms}/${r.straightforward.max_ms}, ` +
+        `PyTorch ${r.pytorch.torch} ${r.pytorch.p50_ms}/${r.pytorch.p99_ms}/${r.pytorch.max_ms}; fast is ${r.speedup_vs_straightforward.p99}x the straightforward export ` +
+        `and ${r.speedup_vs_pytorch.p99}x PyTorch at p99 (${r.speedup_vs_straightforward.p50}x, ${r.speedup_vs_pytorch.p50}x at p50)`,
+    );
+  }
+  for (const r of deadlineRecords) {
+    const levels = Object.entries(r.levels).map(([k, v]) => `${k}: ${v}`).join(", ");
+    console.log(`${r.name}: call p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms max ${r.max_ms} ms, ${r.deadline_misses}/${r.n} ticks past the ${r.deadline_ms} ms deadline` + (levels ? `; levels ${levels}` : ""));
+  }
   for (const r of simRecords) {
     console.log(`${r.name}: ${r.physics_steps_per_s} physics steps/s, real-time factor ${r.real_time_factor}, step of all worlds p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms`);
   }
@@ -205,7 +299,7 @@ async function main(): Promise<number> {
     );
   }
   if (values.json) {
-    const all = [...records, ...simRecords, ...jitterRecords];
+    const all = [...records, ...compareRecords, ...deadlineRecords, ...simRecords, ...jitterRecords];
     writeFileSync(values.json, JSON.stringify(all, null, 2) + "\n");
     console.log(`wrote ${all.length} records to ${values.json}`);
   }

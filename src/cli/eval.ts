@@ -33,7 +33,7 @@ async function main(): Promise<number> {
   const config = loadConfig({ file: values.config, overrides: ["safety.soft_start_s=0", `policy.path=${values.policy}`, ...values.set!] });
   // Safety transitions go into the report; the log shows them only with --verbose.
   const logger: Logger = values.verbose ? consoleLogger : { log: (level, msg, f) => level === "error" && consoleLogger.log(level, msg, f) };
-  const engine = await PolicyEngine.load(config.policy.path, { ...engineOptions(config), logger: consoleLogger });
+  const engine = await PolicyEngine.load(config.policy.path, { ...engineOptions(config, values.realtime), logger: consoleLogger });
   const report = await evaluateThroughLoop({
     config,
     engine,

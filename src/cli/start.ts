@@ -10,6 +10,7 @@ import { engineOptions, loadConfig } from "../config/config.ts";
 import { ControlNode } from "../control/node.ts";
 import { Scheduler } from "../control/scheduler.ts";
 import { StartupSequence } from "../control/startup.ts";
+import { DdsLink } from "../link/dds/dds-link.ts";
 import { Ros2Link } from "../link/ros2/rclnodejs-link.ts";
 import { SimLink } from "../link/sim-link.ts";
 import { PolicyEngine } from "../policy/engine.ts";
@@ -40,12 +41,16 @@ async function main(): Promise<number> {
   const config = loadConfig({ file: values.config ?? process.env.H1RT_CONFIG ?? SIM_CONFIG, overrides });
   const duration = Number(values.duration);
   if (!(duration >= 0)) throw new Error(`--duration must be >= 0 seconds, got ${values.duration}`);
-  if (config.link.kind === "dds") throw new Error("link.kind dds: not in this version; the real H1 is driven over ROS 2 (link.kind: ros2, docs/ros2.md)");
 
   const logger = new LogHub(consoleLogger);
   // The link first, so that a missing ROS 2 is reported before a policy is loaded. On ROS 2 the operator
   // drives the modes (remote, services, API); the start-up sequence and episodes are the simulation's.
-  const link = config.link.kind === "ros2" ? await Ros2Link.create(config, logger) : await SimLink.create(config.link.sim.task, config.link.sim.seed);
+  const link =
+    config.link.kind === "ros2"
+      ? await Ros2Link.create(config, logger)
+      : config.link.kind === "dds"
+        ? await DdsLink.create(config, logger)
+        : await SimLink.create(config.link.sim.task, config.link.sim.seed);
   const sim = link instanceof SimLink ? link : null;
   const loadPolicy = (dir: string) =>
     PolicyEngine.load(dir, { ...engineOptions(config), logger });
@@ -58,12 +63,15 @@ async function main(): Promise<number> {
     `control node: ${m.name} (${m.algorithm}, K=${engine.candidatesPerObservation}, T=${m.diffusion?.steps}, ${engine.path} on ${engine.provider.toUpperCase()}) ` +
       (sim
         ? `driving the simulated H1 (${config.link.sim.task}, ${realtime ? "simulator on its own clock" : "lockstep"}) at ${config.control.rate_hz} Hz`
-        : `driving the H1 over ROS 2 (${config.link.ros2.topics.lowstate} -> ${config.link.ros2.topics.lowcmd}) at ${config.control.rate_hz} Hz, in passive until the operator asks`) +
+        : link instanceof DdsLink
+          ? `driving the H1 over DDS (domain ${config.link.dds.domain_id}, ${config.link.dds.topics.lowstate} -> ${config.link.dds.topics.lowcmd}) at ${config.control.rate_hz} Hz, in passive until the operator asks`
+          : `driving the H1 over ROS 2 (${config.link.ros2.topics.lowstate} -> ${config.link.ros2.topics.lowcmd}) at ${config.control.rate_hz} Hz, in passive until the operator asks`) +
       (duration > 0 ? ` for ${duration} s` : ", Ctrl-C to stop"),
   );
   const token = config.api.token ?? randomToken();
   const control = new InProcessControl({ config, node, engine, loadPolicy, logger, episode: sim ? () => ({ ...sim.episode }) : undefined });
   if (link instanceof Ros2Link) link.attach({ control, telemetry: node.telemetry });
+  if (link instanceof DdsLink) link.attach({ control });
   const api = await ApiThread.start({ config, control, ring: node.telemetry, logs: logger, token });
   const url = api.url;
   console.log(`dashboard ${url}/  API docs ${url}/docs  metrics ${url}/metrics  telemetry ws://${url.slice(7)}/ws`);

@@ -48,6 +48,18 @@ export interface Ros2LinkConfig {
   diagnostics_hz: number;
 }
 
+/** The direct Unitree DDS link (link.kind dds, no ROS 2): docs/dds.md. */
+export interface DdsLinkConfig {
+  domain_id: number;
+  /** Network interface (e.g. enp3s0, lo); null: CYCLONEDDS_URI or CycloneDDS's own choice. */
+  interface: string | null;
+  topics: { lowcmd: string; lowstate: string; wirelesscontroller: string };
+  lowcmd_hz: number;
+  repeat_max_age_ms: number;
+  lowcmd_check_s: number;
+  qos_depth: number;
+}
+
 export type RemoteActionName = "estop" | "passive" | "damping" | "standup" | "hold" | "policy";
 
 /** The Unitree wireless remote's key combinations ("L2+B") -> actions; null unbinds a default. */
@@ -57,9 +69,9 @@ export interface RemoteConfig {
 }
 
 export interface Config {
-  policy: { path: string; sampler: "fused" | "stepwise"; K: number | null; seed: number; threads: number; provider: "cpu" | "cuda" | "auto" };
+  policy: { path: string; sampler: "fused" | "stepwise"; K: number | null; budget_ms: number | null; seed: number; threads: number; provider: "cpu" | "cuda" | "auto" };
   control: { rate_hz: number; velocity_command: [number, number, number] | null; startup: StartupStep[] };
-  link: { kind: "sim" | "ros2" | "dds"; sim: { task: string; seed: number; realtime: boolean }; ros2: Ros2LinkConfig };
+  link: { kind: "sim" | "ros2" | "dds"; sim: { task: string; seed: number; realtime: boolean }; ros2: Ros2LinkConfig; dds: DdsLinkConfig };
   remote: RemoteConfig;
   safety: SafetyConfig;
   api: {
@@ -161,8 +173,9 @@ export function loadConfig({ file, overrides = [], env = process.env }: ConfigSo
   return config;
 }
 
-/** The policy engine settings of a configuration (policy.*), for PolicyEngine.load. */
-export function engineOptions(config: Config) {
+/** The policy engine settings of a configuration (policy.*), for PolicyEngine.load. The time budget applies
+ * in real time only: in lockstep the simulator waits for the policy, and results must not depend on timing. */
+export function engineOptions(config: Config, realtime = true) {
   const p = config.policy;
-  return { path: p.sampler, K: p.K ?? undefined, seed: p.seed, session: { threads: p.threads, provider: p.provider } };
+  return { path: p.sampler, K: p.K ?? undefined, budgetMs: realtime ? p.budget_ms : null, seed: p.seed, session: { threads: p.threads, provider: p.provider } };
 }

@@ -5,6 +5,7 @@
 import { performance } from "node:perf_hooks";
 import type { Config } from "../config/config.ts";
 import type { RobotLink, LinkState } from "../link/link.ts";
+import type { DegradationLevel } from "../policy/deadline.ts";
 import type { PolicyEngine, PolicySample } from "../policy/engine.ts";
 import { jointLimits, type JointLimits } from "../safety/limits.ts";
 import { SafetySupervisor, type Mode } from "../safety/supervisor.ts";
@@ -58,6 +59,7 @@ export class ControlNode {
   private readonly policyCommand: MotorCommand = motorCommand();
   private pending: Promise<PolicySample> | null = null;
   private policyErrors = 0;
+  private lastLevelRank = -1;
 
   constructor(private readonly o: ControlNodeOptions) {
     this.dt = 1 / o.config.control.rate_hz;
@@ -209,6 +211,10 @@ export class ControlNode {
             rec.chosen = sample.index[0];
             rec.scores.set(sample.scores.subarray(0, sample.K));
             rec.action.set(p.lastAction);
+            rec.level = sample.level?.name ?? "";
+            rec.levelRank = sample.level?.rank ?? -1;
+            rec.steps = sample.steps;
+            if (rec.levelRank !== this.lastLevelRank) this.reportLevel(sample.level, sample.timings.total_ms);
           }
         }
       } catch (err) {
@@ -258,6 +264,15 @@ export class ControlNode {
   }
 
   /** The policy's sample for this tick, or null when it is over budget (real time only). */
+  /** Deadline-aware sampling changed level: say so in the log (and with it on the API's log channel). */
+  private reportLevel(level: DegradationLevel | null, callMs: number): void {
+    const from = this.lastLevelRank;
+    this.lastLevelRank = level?.rank ?? -1;
+    if (!level || from === -1) return; // no budget, or the first policy tick
+    const how = level.rank > from ? "degraded" : "recovered";
+    this.o.logger.log(level.rank > from ? "warn" : "info", `policy ${how} to ${level.name} (last call ${callMs.toFixed(2)} ms)`, { rank: level.rank });
+  }
+
   private async infer(p: LoadedPolicy): Promise<PolicySample | null> {
     if (!this.o.enforceBudget) return p.engine.sample(p.obs);
     if (this.pending) return null; // the previous call is still running: this tick reuses the last action

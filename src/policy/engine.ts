@@ -4,6 +4,8 @@
 import { performance } from "node:perf_hooks";
 import { consoleLogger, type Logger } from "../util/log.ts";
 import { PolicyPackageError, type PolicyManifest, type Role } from "./manifest.ts";
+import { DdimSampler } from "./ddim.ts";
+import { DeadlineGovernor, degradationLadder, type DegradationLevel, type GovernorOptions } from "./deadline.ts";
 import { SeededNormal } from "./noise.ts";
 import { readPolicyPackage, type PolicyPackage } from "./package.ts";
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./providers.ts";
@@ -22,6 +24,9 @@ export interface EngineOptions {
   logger?: Logger;
   /** Check fused against stepwise at load when the package has both (default true). */
   crossCheck?: boolean;
+  /** Deadline-aware sampling: the time budget of one call in ms (null/absent: always the full sampler). */
+  budgetMs?: number | null;
+  governor?: GovernorOptions;
 }
 
 export interface SampleTimings {
@@ -42,6 +47,10 @@ export interface PolicySample {
   /** False when any candidate or score is NaN/Inf: the caller must not use this action. */
   finite: boolean;
   timings: SampleTimings;
+  /** The degradation level this call ran at (rank 0: undegraded); null without a time budget. */
+  level: DegradationLevel | null;
+  /** Denoising steps run per candidate (fewer than the level's when its deadline cut a DDIM call short). */
+  steps: number;
 }
 
 export const PARITY_TOLERANCE = 1e-5;
@@ -71,6 +80,8 @@ export class PolicyEngine {
   private action = new Float32Array(0);
   private index = new Int32Array(0);
   private busy = false;
+  private governor: DeadlineGovernor | null = null;
+  private ddim: DdimSampler | null = null;
   private readonly result: PolicySample = {
     B: 0,
     K: 0,
@@ -80,6 +91,8 @@ export class PolicyEngine {
     scores: new Float32Array(0),
     finite: true,
     timings: { noise_ms: 0, inference_ms: 0, selection_ms: 0, total_ms: 0 },
+    level: null,
+    steps: 0,
   };
 
   private constructor(
@@ -113,6 +126,7 @@ export class PolicyEngine {
       path === "fused" ? new FusedSampler(sessions.sampler!, m) : new StepwiseSampler(sessions.denoiser!, sessions.critic!, m);
     const engine = new PolicyEngine(pkg, sampler, provider, K, options.seed ?? 0);
     try {
+      if (options.budgetMs != null) await engine.enableDeadline(options.budgetMs, options.governor ?? {}, settings, logger);
       await engine.probe(options.crossCheck ?? true, settings, logger);
     } catch (err) {
       await engine.close();
@@ -128,6 +142,29 @@ export class PolicyEngine {
   setK(K: number): void {
     checkK(K);
     this.K = K;
+    if (this.governor) this.governor = new DeadlineGovernor(this.ladder(), this.governor.budgetMs, this.governorOptions);
+  }
+
+  /** The current degradation level (null without a time budget). */
+  get level(): DegradationLevel | null {
+    return this.governor?.level ?? null;
+  }
+
+  private governorOptions: GovernorOptions = {};
+
+  private ladder(): DegradationLevel[] {
+    const levels = degradationLadder(this.K, this.manifest.diffusion!.steps, false);
+    return this.ddim ? levels : levels.filter((l) => l.path === "full"); // DDIM needs the denoiser and critic graphs
+  }
+
+  private async enableDeadline(budgetMs: number, options: GovernorOptions, settings: SessionSettings, logger: Logger): Promise<void> {
+    const m = this.manifest;
+    if (m.files.denoiser && m.files.critic) {
+      const { sessions } = await openSessions(this.pkg, ["denoiser", "critic"], settings, silent(logger));
+      this.ddim = new DdimSampler(sessions.denoiser!, sessions.critic!, m);
+    }
+    this.governorOptions = options;
+    this.governor = new DeadlineGovernor(this.ladder(), budgetMs, options);
   }
 
   /** Sample with noise from the engine's seed: call n uses stream n of the seed (SeededNormal.reseed), so
@@ -139,12 +176,14 @@ export class PolicyEngine {
     const n = this.calls++;
     const a = this.ahead;
     this.ahead = null;
-    const draws = a && a.n === n && a.B === B && a.K === this.K ? a : this.draw(n, B, a ?? this.spare);
+    const K = this.callK();
+    const draws = a && a.n === n && a.B === B && a.K === K ? a : this.draw(n, B, a ?? this.spare);
     const noiseMs = performance.now() - started;
     try {
-      const result = await this.sampleWithNoise(obs, B, draws.noise, draws.uniforms);
+      const result = await this.sampleWithNoise(obs, B, draws.noise, draws.uniforms, started);
       result.timings.noise_ms = noiseMs;
       result.timings.total_ms = performance.now() - started;
+      this.governor?.observe(result.timings.total_ms);
       return result;
     } finally {
       this.spare = draws;
@@ -152,17 +191,22 @@ export class PolicyEngine {
     }
   }
 
+  /** Candidates of the next call: the governor's level's, or K. */
+  private callK(): number {
+    return this.governor ? this.governor.level.K : this.K;
+  }
+
   private draw(n: number, B: number, reuse: Draws | null): Draws {
     const m = this.manifest;
-    const size = (m.diffusion!.steps + 1) * B * this.K * m.action.size;
+    const K = this.callK();
+    const size = (m.diffusion!.steps + 1) * B * K * m.action.size;
     const noise = reuse && reuse.noise.length === size ? reuse.noise : new Float32Array(size);
     const uniforms = reuse && reuse.uniforms.length === B ? reuse.uniforms : new Float64Array(B);
     this.rng.reseed(this.seed, n);
     this.rng.fill(noise);
     for (let b = 0; b < B; b++) uniforms[b] = this.rng.uniform();
-    if (!reuse) return { n, B, K: this.K, noise, uniforms };
-    return Object.assign(reuse, { n, B, K: this.K, noise, uniforms }); // no new object per tick
-
+    if (!reuse) return { n, B, K, noise, uniforms };
+    return Object.assign(reuse, { n, B, K, noise, uniforms }); // no new object per tick
   }
 
   private prefill(n: number, B: number): void {
@@ -177,12 +221,20 @@ export class PolicyEngine {
     });
   }
 
-  /** Sample with the given noise [T+1, B*K, A] (and uniforms [B] for softmax selection): reproducible. */
-  async sampleWithNoise(obs: Float32Array, B: number, noise: Float32Array, u: ArrayLike<number> | null = null): Promise<PolicySample> {
+  /** Sample with the given noise [T+1, B*K, A] (and uniforms [B] for softmax selection): reproducible. With
+   * a time budget, at the governor's level, and a DDIM level stops early to end within the budget from `started`. */
+  async sampleWithNoise(
+    obs: Float32Array,
+    B: number,
+    noise: Float32Array,
+    u: ArrayLike<number> | null = null,
+    started = performance.now(),
+  ): Promise<PolicySample> {
     const m = this.manifest;
     const O = m.observation.size;
     const A = m.action.size;
-    const K = this.K;
+    const K = this.callK();
+    const level = this.governor?.level ?? null;
     if (obs.length < B * O) throw new RangeError(`observation has ${obs.length} values, expected ${B} x ${O}`);
     const needed = (m.diffusion!.steps + 1) * B * K * A;
     if (noise.length < needed) throw new RangeError(`noise has ${noise.length} values, expected ${needed}`);
@@ -191,7 +243,14 @@ export class PolicyEngine {
     try {
       const t0 = performance.now();
       const x = this.normalize(obs, B);
-      const batch = await this.sampler.run(x, B, K, noise);
+      let steps = m.diffusion!.steps;
+      let batch;
+      if (level?.path === "ddim") {
+        batch = await this.ddim!.run(x, B, K, noise, level.steps, started + this.governor!.budgetMs);
+        steps = batch.stepsRun;
+      } else {
+        batch = await this.sampler.run(x, B, K, noise);
+      }
       const t1 = performance.now();
       if (this.action.length < B * A) {
         this.action = new Float32Array(B * A);
@@ -211,6 +270,8 @@ export class PolicyEngine {
       r.candidates = batch.candidates;
       r.scores = batch.scores;
       r.finite = finite;
+      r.level = level;
+      r.steps = steps;
       r.timings.noise_ms = 0;
       r.timings.inference_ms = t1 - t0;
       r.timings.selection_ms = t2 - t1;
@@ -282,6 +343,7 @@ export class PolicyEngine {
 
   async close(): Promise<void> {
     await this.sampler.release();
+    await this.ddim?.release();
   }
 }
 

@@ -38,6 +38,11 @@ export interface TickRecord {
   scores: Float32Array;
   chosen: number;
   action: Float32Array;
+  /** Deadline-aware sampling: the degradation level's name and rank (0: undegraded; -1: no time budget),
+   * and the denoising steps the call ran. */
+  level: string;
+  levelRank: number;
+  steps: number;
   filter: FilterStats;
 }
 
@@ -69,6 +74,9 @@ function record(maxK: number, actionSize: number, obsSize: number): TickRecord {
     scores: new Float32Array(maxK),
     chosen: -1,
     action: new Float32Array(actionSize),
+    level: "",
+    levelRank: -1,
+    steps: 0,
     filter: { nonFinite: 0, clamped: 0, rateLimited: 0, torqueBounded: 0 },
   };
 }
