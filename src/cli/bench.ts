@@ -10,7 +10,9 @@
 // Compare records (the reference configuration, K 32, T 20, per size): the fused graph as exported (fast),
 // the straightforward export of the same loop, and the trainer's own PyTorch sampler, with the ratios.
 // Deadline records: deadline-aware sampling at 50 Hz with 0, 1, 2 CPU hogs, without and with a time budget
-// (`--hogs`, `--budget`, `--deadline-s`). Choose with `--what policy,compare,deadline,sim,jitter`.
+// (`--hogs`, `--budget`, `--deadline-s`). DDS records (src/bench/dds.ts): the CycloneDDS round trip on loopback
+// and the 500 Hz LowCmd stream's intervals (`--dds-domain`, `--dds-trips`, `--dds-s`, `--dds-sim`), by default
+// only where the addon is built. Choose with `--what policy,compare,deadline,sim,jitter,dds`.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -21,7 +23,9 @@ import { SeededNormal } from "../policy/noise.ts";
 import { readPolicyPackage } from "../policy/package.ts";
 import type { SamplerPath } from "../policy/samplers.ts";
 import { measureDeadline, type DeadlineRecord } from "../bench/deadline.ts";
+import { formatDds, measureDds, type DdsRecord } from "../bench/dds.ts";
 import { measureJitter, type JitterRecord } from "../bench/jitter.ts";
+import { ddsAvailable } from "../link/dds/binding.ts";
 import { H1Sim, SUBSTEPS_PER_CONTROL_STEP } from "../sim/h1-sim.ts";
 import { silentLogger } from "../util/log.ts";
 import { summarize, type LatencySummary } from "../util/stats.ts";
@@ -197,7 +201,7 @@ async function main(): Promise<number> {
       ticks: { type: "string", default: "200" },
       warmup: { type: "string", default: "20" },
       cache: { type: "string", default: ".cache/bench" },
-      what: { type: "string", default: "policy,compare,deadline,sim,jitter" },
+      what: { type: "string" },
       hogs: { type: "string", default: "0,1,2" },
       budget: { type: "string", default: "10" },
       "deadline-s": { type: "string", default: "10" },
@@ -206,9 +210,19 @@ async function main(): Promise<number> {
       "ws-clients": { type: "string", default: "50" },
       "sim-envs": { type: "string", default: "1,16" },
       "sim-steps": { type: "string", default: "250" },
+      "dds-domain": { type: "string", default: "50" },
+      "dds-trips": { type: "string", default: "300" },
+      "dds-s": { type: "string", default: "5" },
+      "dds-sim": { type: "string", default: "on" },
     },
   });
-  const what = new Set(list(values.what!));
+  // DDS only where CycloneDDS and the addon are here; asked for (or by default) without them: one line, skipped.
+  const what = new Set(list(values.what ?? "policy,compare,deadline,sim,jitter,dds"));
+  const dds = what.has("dds") ? ddsAvailable() : null;
+  if (dds && !dds.ok) {
+    console.error(`dds: skipped: ${dds.why}`);
+    what.delete("dds");
+  }
   const ticks = Number(values.ticks);
   const warmup = Number(values.warmup);
   if (!(ticks >= 1 && warmup >= 0)) throw new Error("--ticks must be >= 1 and --warmup >= 0");
@@ -277,6 +291,18 @@ async function main(): Promise<number> {
     const dir = values["jitter-policy"] ?? untrainedPackage(51, 19, 20, values.cache!, "h1-stand");
     jitterRecords.push(...(await measureJitter(dir, Number(values["jitter-s"]), Number(values["ws-clients"]), 4)));
   }
+  const ddsRecords: DdsRecord[] = [];
+  if (what.has("dds")) {
+    const o = { domainId: Number(values["dds-domain"]), interface: "lo", roundTrips: Number(values["dds-trips"]), streamSeconds: Number(values["dds-s"]), hz: 500, sim: values["dds-sim"] !== "off" };
+    if (!(Number.isInteger(o.domainId) && o.domainId >= 1 && o.domainId < 232 && o.roundTrips >= 1 && o.streamSeconds > 0)) {
+      throw new Error("--dds-domain must be an integer in 1..231 (it and the next one are used), --dds-trips >= 1, --dds-s > 0");
+    }
+    try {
+      ddsRecords.push(...(await measureDds(o)));
+    } catch (err) {
+      console.error(`dds: not measured: ${(err as Error).message}`); // the other records still count
+    }
+  }
   if (records.length) console.log(table(records));
   for (const r of compareRecords) {
     console.log(
@@ -298,8 +324,9 @@ async function main(): Promise<number> {
         `${r.deadline_misses} deadline misses` + (r.load === "loaded" ? `; load: ${r.ws_clients} WebSocket clients got ${r.ws_frames} frames, ${r.http_requests} HTTP requests` : ""),
     );
   }
+  for (const r of ddsRecords) console.log(formatDds(r));
   if (values.json) {
-    const all = [...records, ...compareRecords, ...deadlineRecords, ...simRecords, ...jitterRecords];
+    const all = [...records, ...compareRecords, ...deadlineRecords, ...simRecords, ...jitterRecords, ...ddsRecords];
     writeFileSync(values.json, JSON.stringify(all, null, 2) + "\n");
     console.log(`wrote ${all.length} records to ${values.json}`);
   }
