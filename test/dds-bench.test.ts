@@ -40,12 +40,13 @@ test("bench --what dds: round trips through an echo process and the simulator, t
   const [source, receive] = [records[1], records[2]];
   for (const x of [source, receive]) {
     assert.equal(x.period_ms, 2);
-    assert.ok(x.n > 0.8 * SECONDS * 500 && x.n < 1.2 * SECONDS * 500, `${x.name}: ${x.n} intervals in ${SECONDS} s`);
-    assert.ok(Math.abs(x.p50_ms - 2) < 0.5, `${x.name}: interval p50 ${x.p50_ms} ms at 500 Hz`);
+    // Plausibility, not performance (the bench reports that): loose bounds that hold on a loaded machine.
+    assert.ok(x.n > 0.5 * SECONDS * 500 && x.n < 1.2 * SECONDS * 500, `${x.name}: ${x.n} intervals in ${SECONDS} s`);
+    assert.ok(Math.abs(x.p50_ms - 2) < 1, `${x.name}: interval p50 ${x.p50_ms} ms at 500 Hz`);
     assert.ok(x.deviation && x.deviation.n === x.n && x.deviation.p50_ms >= 0 && x.deviation.p99_ms <= x.deviation.max_ms);
-    assert.ok(x.lost <= x.n / 20, `${x.name}: ${x.lost} samples lost`);
+    assert.ok(x.lost <= x.n / 5, `${x.name}: ${x.lost} samples lost`);
   }
   // The writer's own timestamps: the native repeater's period holds on average whatever the subscriber does.
-  assert.ok(Math.abs(source.mean_ms - 2) < (source.realtime ? 0.2 : 0.6), `source interval mean ${source.mean_ms} ms`);
+  assert.ok(Math.abs(source.mean_ms - 2) < 1, `source interval mean ${source.mean_ms} ms`);
   console.log(`# dds-bench: ${records.map((x) => `${x.name} p50/p99/max ${x.p50_ms}/${x.p99_ms}/${x.max_ms} ms`).join("; ")}`);
 });
