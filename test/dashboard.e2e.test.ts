@@ -22,9 +22,10 @@ function withoutConfig(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return rest;
 }
 
-/** Start `src/cli/start.ts` with the small real policy on a free port; resolves with its base URL. */
+/** Start `src/cli/start.ts` with the shipped stand policy (it keeps the robot up, so the policy runs the
+ * whole time) on a free port; resolves with its base URL. */
 function startNode(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/start.ts", "--policy", "test/fixtures/h1-untrained", "--port", "0", "--duration", "90", "--set", "api.foxglove_port=0"], {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/start.ts", "--policy", "models/h1-stand", "--port", "0", "--duration", "90", "--set", "api.foxglove_port=0"], {
     cwd: ROOT,
     env: { ...withoutConfig(process.env), H1RT_API_TOKEN: TOKEN },
     stdio: ["ignore", "pipe", "pipe"],
@@ -102,7 +103,7 @@ test(
       assert.equal(await page.inputValue("#joint").then((v) => page.textContent(`#joint option[value="${v}"]`)), "left_knee");
       assert.ok(MODES.includes((await page.textContent("#mode"))!), `mode label: ${await page.textContent("#mode")}`);
       await page.waitForFunction("/^\\d+ at 50 Hz$/.test(document.getElementById('st-ticks').textContent)", null, { timeout: 5000 });
-      assert.match((await page.textContent("#st-policy"))!, /h1-untrained/);
+      assert.match((await page.textContent("#st-policy"))!, /h1-stand/);
 
       // The plots update: more frames and a different picture a second later, on every canvas.
       const before = (await page.evaluate(CANVASES)) as CanvasSnap;

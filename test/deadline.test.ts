@@ -12,9 +12,11 @@ import { fixturePath } from "./helpers/fixtures.ts";
 test("the ladder: fewer candidates, then fewer DDIM steps, then the actor", () => {
   assert.deepEqual(
     degradationLadder(32, 20, true).map((l) => l.name),
-    ["K32xT20", "K16xT20", "K8xT20", "K4xT20", "K2xT20", "K1xT20", "ddim K1xS10", "ddim K1xS5", "ddim K1xS2", "ddim K1xS1", "actor K1"],
+    ["K32xT20", "K16xT20", "K8xT20", "K4xT20", "K2xT20", "K1xT20", "ddim K1xS15", "ddim K1xS12", "ddim K1xS10", "actor K1"],
   );
-  assert.deepEqual(degradationLadder(5, 5, false).map((l) => l.name), ["K5xT5", "K2xT5", "K1xT5", "ddim K1xS2", "ddim K1xS1"]);
+  assert.deepEqual(degradationLadder(5, 5, false).map((l) => l.name), ["K5xT5", "K2xT5", "K1xT5", "ddim K1xS4", "ddim K1xS3"]);
+  assert.deepEqual(degradationLadder(2, 20, false, 4).map((l) => l.steps), [20, 20, 15, 12, 9, 7, 6, 5, 4]);
+  assert.throws(() => degradationLadder(2, 20, false, 0), /positive integer/);
   assert.deepEqual(degradationLadder(1, 1, false).map((l) => l.name), ["K1xT1"]);
   degradationLadder(32, 20, true).forEach((l, i) => assert.equal(l.rank, i));
 });
@@ -32,7 +34,7 @@ function callTime(level: DegradationLevel, slowness: number): number {
   return slowness * (0.3 + 0.005 * level.K * level.steps);
 }
 
-test("the governor steps down under load within a call and climbs back when it ends", () => {
+test("the governor steps down under load within a few calls and climbs back when it ends", () => {
   const ladder = degradationLadder(32, 20, false);
   const budget = 4;
   const g = new DeadlineGovernor(ladder, budget, { climbAfter: 20 });
@@ -46,8 +48,8 @@ test("the governor steps down under load within a call and climbs back when it e
   assert.ok(trace.slice(0, 100).every((c) => c.rank === 0), "K32xT20 (3.5 ms) fits the budget unloaded");
   const loaded = trace.slice(100, 300);
   const over = loaded.filter((c) => c.ms > budget).length;
-  // only the calls that discover the load (and the cost-model's misses on the way down) run over
-  assert.ok(over <= 4, `${over} calls over budget under load`);
+  // only the calls that reveal the load (3 of the last 8) and the cost model's misses on the way down run over
+  assert.ok(over <= 6, `${over} calls over budget under load`);
   assert.ok(loaded.slice(10).every((c) => c.ms <= budget), "settled under load within 10 calls");
   assert.ok(loaded.slice(-1)[0].rank > 0, "degraded under load");
   assert.ok(trace.slice(300).filter((c) => c.ms > budget).length <= 3, "climbing back overshoots rarely");
@@ -63,6 +65,14 @@ test("the governor does not oscillate between two levels at a steady load", () =
   }
   const changes = ranks.slice(100).filter((r, i, a) => i > 0 && r !== a[i - 1]).length;
   assert.equal(changes, 0, `level changed ${changes} times at a steady load: ${ranks.slice(100, 130)}`);
+});
+
+test("a lone spike does not degrade; a lasting slowdown does", () => {
+  const g = new DeadlineGovernor(degradationLadder(32, 20, false), 4);
+  for (let i = 0; i < 40; i++) g.observe(i % 10 === 5 ? 30 : 3); // one call in ten 10x slower
+  assert.equal(g.level.rank, 0);
+  for (let i = 0; i < 3; i++) g.observe(9);
+  assert.ok(g.level.rank > 0, "three slow calls in the last eight");
 });
 
 test("the governor rejects a bad budget and ends at the last level when nothing fits", () => {
@@ -113,7 +123,7 @@ test("the engine degrades to fit its budget and says so in every sample", async 
     levels.push(s.level!.name);
   }
   assert.equal(levels[0], "K16xT20");
-  assert.equal(levels.at(-1), "ddim K1xS1", `levels: ${levels}`);
+  assert.equal(levels.at(-1), "ddim K1xS10", `levels: ${levels}`); // half the trained steps: the default floor
   await engine.close();
   const relaxed = await PolicyEngine.load(fixturePath("qvpo-bandit"), { logger: silentLogger, budgetMs: 10_000 });
   for (let i = 0; i < 5; i++) assert.equal((await relaxed.sample(obs)).level!.rank, 0);
@@ -121,4 +131,16 @@ test("the engine degrades to fit its budget and says so in every sample", async 
   const off = await PolicyEngine.load(fixturePath("qvpo-bandit"), { logger: silentLogger });
   assert.equal((await off.sample(obs)).level, null);
   await off.close();
+});
+
+test("a one-step (actor) package degrades by candidates only", async () => {
+  const engine = await PolicyEngine.load(fixturePath("dtql-bandit"), { logger: silentLogger, budgetMs: 1e-3 });
+  const obs = new Float32Array(engine.manifest.observation.size).fill(0.2);
+  const K = engine.candidatesPerObservation;
+  const first = await engine.sample(obs);
+  assert.equal(first.level!.name, `actor K${K}`);
+  const last = await engine.sample(obs);
+  assert.equal(last.level!.name, "actor K1");
+  assert.ok(last.finite && last.steps === 1);
+  await engine.close();
 });

@@ -31,7 +31,7 @@ test("an unknown format version is named as such", () => {
 
 test("schema errors name the field", () => {
   rejects((m) => delete m.selection, /must have required property 'selection'/);
-  rejects((m) => (m.diffusion.schedule = "sigmoid"), /\/diffusion\/schedule must be equal to one of the allowed values: \["vp","cosine","linear"\]/);
+  rejects((m) => (m.diffusion.schedule = "sigmoid"), /\/diffusion\/schedule must be equal to one of the allowed values: \["vp","cosine","linear","mean_reverting"\]/);
   rejects((m) => (m.diffusion.steps = 0), /\/diffusion\/steps must be >= 1/);
   rejects((m) => (m.selection.aggregation = "max"), /\/selection\/aggregation/);
   rejects((m) => (m.files.sampler.sha256 = "abc"), /\/files\/sampler\/sha256 must match pattern/);

@@ -69,7 +69,7 @@ export interface RemoteConfig {
 }
 
 export interface Config {
-  policy: { path: string; sampler: "fused" | "stepwise"; K: number | null; budget_ms: number | null; seed: number; threads: number; provider: "cpu" | "cuda" | "auto" };
+  policy: { path: string; sampler: "fused" | "stepwise"; K: number | null; budget_ms: number | null; min_ddim_steps: number | null; seed: number; threads: number; provider: "cpu" | "cuda" | "auto" };
   control: { rate_hz: number; velocity_command: [number, number, number] | null; startup: StartupStep[] };
   link: { kind: "sim" | "ros2" | "dds"; sim: { task: string; seed: number; realtime: boolean }; ros2: Ros2LinkConfig; dds: DdsLinkConfig };
   remote: RemoteConfig;
@@ -177,5 +177,5 @@ export function loadConfig({ file, overrides = [], env = process.env }: ConfigSo
  * in real time only: in lockstep the simulator waits for the policy, and results must not depend on timing. */
 export function engineOptions(config: Config, realtime = true) {
   const p = config.policy;
-  return { path: p.sampler, K: p.K ?? undefined, budgetMs: realtime ? p.budget_ms : null, seed: p.seed, session: { threads: p.threads, provider: p.provider } };
+  return { path: p.sampler, K: p.K ?? undefined, budgetMs: realtime ? p.budget_ms : null, minDdimSteps: p.min_ddim_steps, seed: p.seed, session: { threads: p.threads, provider: p.provider } };
 }

@@ -214,7 +214,7 @@ export class ControlNode {
             rec.level = sample.level?.name ?? "";
             rec.levelRank = sample.level?.rank ?? -1;
             rec.steps = sample.steps;
-            if (rec.levelRank !== this.lastLevelRank) this.reportLevel(sample.level, sample.timings.total_ms);
+            if (rec.levelRank !== this.lastLevelRank) this.reportLevel(sample.level);
           }
         }
       } catch (err) {
@@ -265,12 +265,13 @@ export class ControlNode {
 
   /** The policy's sample for this tick, or null when it is over budget (real time only). */
   /** Deadline-aware sampling changed level: say so in the log (and with it on the API's log channel). */
-  private reportLevel(level: DegradationLevel | null, callMs: number): void {
+  private reportLevel(level: DegradationLevel | null): void {
     const from = this.lastLevelRank;
     this.lastLevelRank = level?.rank ?? -1;
     if (!level || from === -1) return; // no budget, or the first policy tick
     const how = level.rank > from ? "degraded" : "recovered";
-    this.o.logger.log(level.rank > from ? "warn" : "info", `policy ${how} to ${level.name} (last call ${callMs.toFixed(2)} ms)`, { rank: level.rank });
+    const why = level.rank > from ? "calls ran over" : "calls fit again in";
+    this.o.logger.log(level.rank > from ? "warn" : "info", `policy ${how} to ${level.name}: ${why} the ${this.o.config.policy.budget_ms} ms time budget`, { rank: level.rank });
   }
 
   private async infer(p: LoadedPolicy): Promise<PolicySample | null> {

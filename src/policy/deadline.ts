@@ -3,15 +3,18 @@
 //
 // The ladder, best first (degradationLadder):
 //   1. fewer candidates: K, K/2, K/4, ..., 1, each with the full T-step sampler;
-//   2. fewer denoising steps: DDIM over T/2, T/4, ..., 1 of the trained steps, one candidate;
+//   2. fewer denoising steps: DDIM over about a quarter fewer of the trained steps per level, down to a
+//      declared floor, one candidate. Below some number of steps a policy stops working (the shipped
+//      stand policy, T = 5: 3 DDIM steps stand, 2 fall; docs/performance.md), so the floor is
+//      configurable: by default half the trained steps, rounded up;
 //   3. the one-step actor, when the package has one.
-// The governor keeps a peak-hold estimate of each call's time (a spike raises it at once; it decays by a
-// few percent per call) and after every call picks the best level predicted to fit the budget. Other
-// levels are predicted from the current one by their share of the work (candidates x steps): calls have a
-// fixed cost too, so this overestimates a better level and underestimates a worse one. It steps down at
-// once (further on the next call if the prediction was short), but climbs one level at a time, after
-// `climbAfter` calls at a level, and only to a level predicted to fit: with the overestimate, that keeps
-// it from oscillating between two levels.
+// The governor estimates the call time of the current level as the 75th percentile of its last 8 calls:
+// a lasting slowdown shows within three calls, a lone spike (the OS, the garbage collector) does not move
+// it. After every call it picks the best level predicted to fit the budget. Other levels are predicted
+// from the current one by their share of the work (candidates x steps): calls have a fixed cost too, so
+// this overestimates a better level and underestimates a worse one. It steps down at once (further on the
+// next call if the prediction was short), but climbs one level at a time, after `climbAfter` calls at a
+// level, and only to a level predicted to fit: with the overestimate, it does not oscillate.
 
 export type LevelPath = "full" | "ddim" | "actor";
 
@@ -26,15 +29,14 @@ export interface DegradationLevel {
   name: string;
 }
 
-export function degradationLadder(K: number, T: number, hasActor: boolean): DegradationLevel[] {
+export function degradationLadder(K: number, T: number, hasActor: boolean, minSteps = Math.ceil(T / 2)): DegradationLevel[] {
+  if (!Number.isInteger(minSteps) || minSteps < 1) throw new RangeError(`the fewest DDIM steps must be a positive integer, got ${minSteps}`);
   const levels: Omit<DegradationLevel, "rank">[] = [];
   for (let k = K; ; k = Math.max(1, Math.floor(k / 2))) {
     levels.push({ path: "full", K: k, steps: T, name: `K${k}xT${T}` });
     if (k === 1) break;
   }
-  for (let s = Math.floor(T / 2); s >= 1; s = s === 1 ? 0 : Math.max(1, Math.floor(s / 2))) {
-    levels.push({ path: "ddim", K: 1, steps: s, name: `ddim K1xS${s}` });
-  }
+  for (const s of ddimSteps(T, minSteps)) levels.push({ path: "ddim", K: 1, steps: s, name: `ddim K1xS${s}` });
   if (hasActor) levels.push({ path: "actor", K: 1, steps: 1, name: "actor K1" });
   return levels.map((l, rank) => ({ ...l, rank }));
 }
@@ -42,17 +44,26 @@ export function degradationLadder(K: number, T: number, hasActor: boolean): Degr
 export interface GovernorOptions {
   /** Calls at a level before climbing to the next better one (default 50: one second at 50 Hz). */
   climbAfter?: number;
-  /** Per-call decay of the peak-hold time estimate (default 0.97). */
-  decay?: number;
 }
+
+/** DDIM step counts below T: a quarter fewer each time (at least one), ending on minSteps. */
+export function ddimSteps(T: number, minSteps: number): number[] {
+  const out: number[] = [];
+  for (let s = T - Math.max(1, Math.floor(T / 4)); s > minSteps; s -= Math.max(1, Math.floor(s / 4))) out.push(s);
+  if (minSteps < T) out.push(minSteps);
+  return out;
+}
+
+const WINDOW = 8;
 
 export class DeadlineGovernor {
   private rank = 0;
   private callsAtLevel = 0;
-  /** Peak-hold time estimate of the current level, ms (0 = not yet timed). */
+  /** The current level's last call times (ms, a ring of WINDOW) and the estimate made from them. */
+  private readonly recent = new Float64Array(WINDOW);
+  private readonly sorted = new Float64Array(WINDOW);
   private estimate = 0;
   private readonly climbAfter: number;
-  private readonly decay: number;
 
   constructor(
     readonly ladder: DegradationLevel[],
@@ -62,7 +73,6 @@ export class DeadlineGovernor {
     if (ladder.length === 0) throw new RangeError("the degradation ladder is empty");
     if (!(budgetMs > 0)) throw new RangeError(`the policy's time budget must be > 0 ms, got ${budgetMs}`);
     this.climbAfter = options.climbAfter ?? 50;
-    this.decay = options.decay ?? 0.97;
   }
 
   get level(): DegradationLevel {
@@ -80,8 +90,12 @@ export class DeadlineGovernor {
 
   /** Report how long the last call at the current level took; returns the level for the next call. */
   observe(ms: number): DegradationLevel {
-    this.estimate = Math.max(ms, this.estimate * this.decay);
-    this.callsAtLevel++;
+    this.recent[this.callsAtLevel++ % WINDOW] = ms;
+    const n = Math.min(this.callsAtLevel, WINDOW);
+    const sorted = this.sorted.subarray(0, n); // no allocation per call
+    sorted.set(this.recent.subarray(0, n));
+    sorted.sort();
+    this.estimate = sorted[Math.min(n - 1, Math.floor(0.75 * n))];
     if (this.estimate > this.budgetMs) {
       // the best level below predicted to fit; the last one if none is
       let r = this.rank + 1;

@@ -9,12 +9,13 @@ import { DeadlineGovernor, degradationLadder, type DegradationLevel, type Govern
 import { SeededNormal } from "./noise.ts";
 import { readPolicyPackage, type PolicyPackage } from "./package.ts";
 import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./providers.ts";
-import { FusedSampler, StepwiseSampler, type CandidateSampler, type SamplerPath } from "./samplers.ts";
+import { ActorSampler, availablePaths, FusedSampler, noiseSlices, StepwiseSampler, type CandidateSampler, type SamplerPath } from "./samplers.ts";
 import { selectIndices } from "./selection.ts";
 import { openSessions } from "./sessions.ts";
 
 export interface EngineOptions {
-  /** fused (default when the package has a sampler graph) or stepwise. */
+  /** fused (default when the package has a sampler graph), stepwise, or actor (one-step policies; the default
+   * for a package with only an actor graph). availablePaths(manifest) lists what a package allows. */
   path?: SamplerPath;
   /** Candidates per observation; default: the manifest's selection.K. */
   K?: number;
@@ -27,6 +28,8 @@ export interface EngineOptions {
   /** Deadline-aware sampling: the time budget of one call in ms (null/absent: always the full sampler). */
   budgetMs?: number | null;
   governor?: GovernorOptions;
+  /** The fewest DDIM steps deadline-aware sampling may use (default: half the trained steps, rounded up). */
+  minDdimSteps?: number | null;
 }
 
 export interface SampleTimings {
@@ -114,19 +117,27 @@ export class PolicyEngine {
     const logger = options.logger ?? consoleLogger;
     const pkg = readPolicyPackage(dir);
     const m = pkg.manifest;
-    if (!m.diffusion) throw new PolicyPackageError(`${pkg.dir}/policy.json: /diffusion: this runtime samples diffusion policies; the package has none`);
     const K = options.K ?? m.selection.K;
     checkK(K); // before any session exists
-    const path = options.path ?? (m.files.sampler ? "fused" : "stepwise");
-    if (path !== "fused" && path !== "stepwise") throw new RangeError(`sampler path must be "fused" or "stepwise", got ${JSON.stringify(path)}`);
-    const roles: Role[] = path === "fused" ? ["sampler"] : ["denoiser", "critic"];
+    const path = options.path ?? availablePaths(m)[0] ?? "stepwise";
+    if (path !== "fused" && path !== "stepwise" && path !== "actor") {
+      throw new RangeError(`sampler path must be "fused", "stepwise" or "actor", got ${JSON.stringify(path)}`);
+    }
+    if (path !== "actor" && !m.diffusion) throw new PolicyPackageError(`${pkg.dir}/policy.json: /diffusion: the ${path} path samples a diffusion policy; the package has none`);
+    const roles: Role[] = path === "fused" ? ["sampler"] : path === "stepwise" ? ["denoiser", "critic"] : m.files.critic ? ["actor", "critic"] : ["actor"];
     const settings = { ...DEFAULT_SESSION_SETTINGS, ...options.session };
     const { sessions, provider } = await openSessions(pkg, roles, settings, logger);
     const sampler =
-      path === "fused" ? new FusedSampler(sessions.sampler!, m) : new StepwiseSampler(sessions.denoiser!, sessions.critic!, m);
+      path === "fused"
+        ? new FusedSampler(sessions.sampler!, m)
+        : path === "stepwise"
+          ? new StepwiseSampler(sessions.denoiser!, sessions.critic!, m)
+          : new ActorSampler(sessions.actor!, sessions.critic ?? null, m);
     const engine = new PolicyEngine(pkg, sampler, provider, K, options.seed ?? 0);
     try {
-      if (options.budgetMs != null) await engine.enableDeadline(options.budgetMs, options.governor ?? {}, settings, logger);
+      if (options.budgetMs != null) {
+        await engine.enableDeadline(options.budgetMs, options.governor ?? {}, options.minDdimSteps ?? undefined, settings, logger);
+      }
       await engine.probe(options.crossCheck ?? true, settings, logger);
     } catch (err) {
       await engine.close();
@@ -151,18 +162,31 @@ export class PolicyEngine {
   }
 
   private governorOptions: GovernorOptions = {};
+  private minDdimSteps: number | undefined;
+  /** The one-step actor as the last level of a diffusion package's ladder (when it ships one). */
+  private actorFallback: ActorSampler | null = null;
 
   private ladder(): DegradationLevel[] {
-    const levels = degradationLadder(this.K, this.manifest.diffusion!.steps, false);
-    return this.ddim ? levels : levels.filter((l) => l.path === "full"); // DDIM needs the denoiser and critic graphs
+    const m = this.manifest;
+    if (this.path === "actor" || !m.diffusion) {
+      // a one-step policy: only fewer candidates
+      return degradationLadder(this.K, 1, false, 1).map((l) => ({ ...l, name: `actor K${l.K}` }));
+    }
+    const levels = degradationLadder(this.K, m.diffusion.steps, this.actorFallback !== null, this.minDdimSteps);
+    return this.ddim ? levels : levels.filter((l) => l.path !== "ddim"); // DDIM needs the denoiser and critic graphs
   }
 
-  private async enableDeadline(budgetMs: number, options: GovernorOptions, settings: SessionSettings, logger: Logger): Promise<void> {
+  private async enableDeadline(budgetMs: number, options: GovernorOptions, minDdimSteps: number | undefined, settings: SessionSettings, logger: Logger): Promise<void> {
     const m = this.manifest;
-    if (m.files.denoiser && m.files.critic) {
+    if (this.path !== "actor" && m.files.denoiser && m.files.critic) {
       const { sessions } = await openSessions(this.pkg, ["denoiser", "critic"], settings, silent(logger));
       this.ddim = new DdimSampler(sessions.denoiser!, sessions.critic!, m);
     }
+    if (this.path !== "actor" && m.files.actor) {
+      const { sessions } = await openSessions(this.pkg, m.files.critic ? ["actor", "critic"] : ["actor"], settings, silent(logger));
+      this.actorFallback = new ActorSampler(sessions.actor!, sessions.critic ?? null, m);
+    }
+    this.minDdimSteps = minDdimSteps;
     this.governorOptions = options;
     this.governor = new DeadlineGovernor(this.ladder(), budgetMs, options);
   }
@@ -199,7 +223,7 @@ export class PolicyEngine {
   private draw(n: number, B: number, reuse: Draws | null): Draws {
     const m = this.manifest;
     const K = this.callK();
-    const size = (m.diffusion!.steps + 1) * B * K * m.action.size;
+    const size = noiseSlices(m, this.path) * B * K * m.action.size;
     const noise = reuse && reuse.noise.length === size ? reuse.noise : new Float32Array(size);
     const uniforms = reuse && reuse.uniforms.length === B ? reuse.uniforms : new Float64Array(B);
     this.rng.reseed(this.seed, n);
@@ -221,7 +245,7 @@ export class PolicyEngine {
     });
   }
 
-  /** Sample with the given noise [T+1, B*K, A] (and uniforms [B] for softmax selection): reproducible. With
+  /** Sample with the given noise [T+1, B*K, A] ([1, B*K, A] on the actor path) (and uniforms [B] for softmax selection): reproducible. With
    * a time budget, at the governor's level, and a DDIM level stops early to end within the budget from `started`. */
   async sampleWithNoise(
     obs: Float32Array,
@@ -236,18 +260,21 @@ export class PolicyEngine {
     const K = this.callK();
     const level = this.governor?.level ?? null;
     if (obs.length < B * O) throw new RangeError(`observation has ${obs.length} values, expected ${B} x ${O}`);
-    const needed = (m.diffusion!.steps + 1) * B * K * A;
+    const needed = noiseSlices(m, this.path) * B * K * A;
     if (noise.length < needed) throw new RangeError(`noise has ${noise.length} values, expected ${needed}`);
     if (this.busy) throw new Error("PolicyEngine.sample called while a previous call is still running");
     this.busy = true;
     try {
       const t0 = performance.now();
       const x = this.normalize(obs, B);
-      let steps = m.diffusion!.steps;
+      let steps = this.path === "actor" ? 1 : m.diffusion!.steps; // the actor path: one network evaluation
       let batch;
       if (level?.path === "ddim") {
         batch = await this.ddim!.run(x, B, K, noise, level.steps, started + this.governor!.budgetMs);
         steps = batch.stepsRun;
+      } else if (level?.path === "actor" && this.actorFallback) {
+        batch = await this.actorFallback.run(x, B, K, noise);
+        steps = 1;
       } else {
         batch = await this.sampler.run(x, B, K, noise);
       }
@@ -302,12 +329,12 @@ export class PolicyEngine {
    * pick equal to the argmax candidate, and fused = stepwise within PARITY_TOLERANCE when both exist. */
   private async probe(crossCheck: boolean, settings: SessionSettings, logger: Logger): Promise<void> {
     const m = this.manifest;
-    const role = this.path === "fused" ? "sampler" : "denoiser";
+    const role = this.path === "fused" ? "sampler" : this.path === "actor" ? "actor" : "denoiser";
     const file = this.pkg.paths[role]!;
     const B = 2;
     const probeRng = new SeededNormal(12345);
     const obs = probeRng.fill(new Float32Array(B * m.observation.size));
-    const noise = probeRng.fill(new Float32Array((m.diffusion!.steps + 1) * B * this.K * m.action.size));
+    const noise = probeRng.fill(new Float32Array(noiseSlices(m, this.path) * B * this.K * m.action.size));
     const batch = await this.sampler.run(this.normalize(obs, B), B, this.K, noise);
     if (!allFinite(batch.scores) || !allFinite(batch.candidates)) {
       throw new PolicyPackageError(`${file}: probe run on random observations gave non-finite output`);
@@ -344,6 +371,7 @@ export class PolicyEngine {
   async close(): Promise<void> {
     await this.sampler.release();
     await this.ddim?.release();
+    await this.actorFallback?.release();
   }
 }
 

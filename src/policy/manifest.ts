@@ -35,7 +35,7 @@ export interface Normalizer {
   clip: number;
 }
 
-export type ScheduleName = "vp" | "cosine" | "linear";
+export type ScheduleName = "vp" | "cosine" | "linear" | "mean_reverting";
 export type Aggregation = "min" | "mean" | "lcb";
 export type SelectionRule = "argmax" | "softmax";
 

@@ -2,12 +2,27 @@
 //  - fused: one call of the `sampler` graph (the whole reverse chain and the critic inside ONNX);
 //  - stepwise: the runtime runs the T reverse steps itself over `denoiser`, then scores with `critic`.
 // Both lay out candidates of observation b as rows b*K .. b*K+K-1 and must agree to 1e-5.
+// A one-step policy (DTQL) has a third: actor, K draws of the `actor` graph scored with `critic`.
 import * as ort from "onnxruntime-node";
 import type { PolicyManifest } from "./manifest.ts";
 import { reverseConstants, type ReverseConstants } from "./schedule.ts";
 import { aggregate } from "./selection.ts";
 
-export type SamplerPath = "fused" | "stepwise";
+export type SamplerPath = "fused" | "stepwise" | "actor";
+
+/** The paths a package's graphs allow, the default first: fused, stepwise, then the one-step actor path. */
+export function availablePaths(m: PolicyManifest): SamplerPath[] {
+  const paths: SamplerPath[] = [];
+  if (m.files.sampler && m.diffusion) paths.push("fused");
+  if (m.files.denoiser && m.files.critic && m.diffusion) paths.push("stepwise");
+  if (m.files.actor) paths.push("actor");
+  return paths;
+}
+
+/** Noise slices of one call on a path: [T+1, B*K, A] for the denoising paths, [1, B*K, A] for the actor. */
+export function noiseSlices(m: PolicyManifest, path: SamplerPath): number {
+  return path === "actor" ? 1 : m.diffusion!.steps + 1;
+}
 
 export interface CandidateBatch {
   candidates: Float32Array; // [B*K, A]
@@ -146,5 +161,65 @@ export class StepwiseSampler implements CandidateSampler {
 
   async release(): Promise<void> {
     await Promise.all([this.denoiser.release(), this.critic.release()]);
+  }
+}
+
+/** One-step policies: each of the B*K candidates is one call row of the `actor` graph (observation, noise row)
+ * -> action; the `critic`, when the package has one, scores them (without one every score is 0, so K = 1 makes
+ * sense). noise: [1, B*K, A], the same layout as the first slice of the denoising paths' noise. */
+export class ActorSampler implements CandidateSampler {
+  readonly path = "actor" as const;
+  private readonly actorIn: string[];
+  private readonly actorOut: string;
+  private readonly criticIn: string[];
+  private readonly criticOut: string;
+  private obsRep = new Float32Array(0);
+  private scores = new Float32Array(0);
+
+  constructor(
+    private readonly actor: ort.InferenceSession,
+    private readonly critic: ort.InferenceSession | null,
+    private readonly m: PolicyManifest,
+  ) {
+    this.actorIn = m.files.actor!.inputs.map((t) => t.name);
+    this.actorOut = m.files.actor!.outputs[0].name;
+    this.criticIn = m.files.critic?.inputs.map((t) => t.name) ?? [];
+    this.criticOut = m.files.critic?.outputs[0].name ?? "";
+  }
+
+  async run(obs: Float32Array, B: number, K: number, noise: Float32Array): Promise<CandidateBatch> {
+    const O = this.m.observation.size;
+    const A = this.m.action.size;
+    const N = B * K;
+    if (this.obsRep.length < N * O) {
+      this.obsRep = new Float32Array(N * O);
+      this.scores = new Float32Array(N);
+    }
+    for (let b = 0; b < B; b++) {
+      const row = obs.subarray(b * O, (b + 1) * O);
+      for (let k = 0; k < K; k++) this.obsRep.set(row, (b * K + k) * O);
+    }
+    const obsTensor = new ort.Tensor("float32", this.obsRep.subarray(0, N * O), [N, O]);
+    const out = await this.actor.run({
+      [this.actorIn[0]]: obsTensor,
+      [this.actorIn[1]]: new ort.Tensor("float32", noise.subarray(0, N * A), [N, A]),
+    });
+    const candidates = out[this.actorOut].data as Float32Array;
+    expectLength(`actor output ${this.actorOut}`, candidates, N * A);
+    const scores = this.scores.subarray(0, N);
+    if (!this.critic) return { candidates, scores: scores.fill(0), graphAction: null };
+    const q = (
+      await this.critic.run({
+        [this.criticIn[0]]: obsTensor,
+        [this.criticIn[1]]: new ort.Tensor("float32", candidates, [N, A]),
+      })
+    )[this.criticOut].data as Float32Array;
+    const M = this.m.critic.members;
+    expectLength(`critic output ${this.criticOut}`, q, N * M);
+    return { candidates, scores: aggregate(q, N, M, this.m.selection.aggregation, this.m.selection.beta, scores), graphAction: null };
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.actor.release(), this.critic?.release()]);
   }
 }

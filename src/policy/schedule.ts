@@ -8,6 +8,7 @@ export const DEFAULT_SCHEDULE_PARAMS: Record<ScheduleName, Record<string, number
   vp: { b_min: 0.1, b_max: 10.0 },
   cosine: { s: 0.008, max_beta: 0.999 },
   linear: { beta_start: 1e-4, beta_end: 2e-2 },
+  mean_reverting: { s: 0.008 },
 };
 
 /** beta_t for t = 0..T-1 (float64). */
@@ -31,6 +32,13 @@ export function betas(schedule: ScheduleName, T: number, params: Record<string, 
     const step = T > 1 ? (p.beta_end - p.beta_start) / (T - 1) : 0;
     for (let i = 0; i < T; i++) out[i] = i * step + p.beta_start;
     if (T > 1) out[T - 1] = p.beta_end;
+  } else if (schedule === "mean_reverting") {
+    // The Q-ensemble method's mean-reverting SDE as a DDPM (trainer/dptrain/schedules.py): cosine thetas on
+    // T+2 points, dt such that exp(-dt * sum theta) = 1e-3, beta = 1 - exp(-2 theta dt).
+    const f = (i: number) => Math.cos((((i / (T + 1)) + p.s) / (1 + p.s)) * Math.PI * 0.5) ** 2;
+    const theta = Array.from({ length: T }, (_, i) => 1 - f(i + 1) / f(0));
+    const dt = -Math.log(1e-3) / theta.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < T; i++) out[i] = 1 - Math.exp(-2 * theta[i] * dt);
   } else {
     throw new Error(`unknown noise schedule ${JSON.stringify(schedule)}`);
   }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
-export const POLICY_FIXTURES = ["qvpo-bandit", "dql-bandit"] as const;
+export const POLICY_FIXTURES = ["qvpo-bandit", "dql-bandit", "qe-bandit"] as const;
 
 export function fixturePath(...parts: string[]): string {
   return join(FIXTURES, ...parts);

@@ -1,6 +1,7 @@
 """Command line: train, resume, export, and export untrained graphs of any size (for benchmarks).
 
   python -m dptrain train qvpo --env Pendulum-v1 --run-dir runs/pendulum [--config FILE] [--resume]
+  python -m dptrain train {diffusion_ql,qe_diffusion,dtql} --dataset data.npz --env ENV --run-dir runs/NAME
   python -m dptrain export runs/pendulum --out models/pendulum-qvpo [--name NAME]
   python -m dptrain export-untrained --obs 51 --act 19 --steps 20 --out .cache/bench/h1-T20
   python -m dptrain export-untrained --env h1-stand --hidden 32 --out test/fixtures/h1-untrained
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from .algos import diffusion_ql, qvpo
+from .algos import diffusion_ql, dtql, qe_diffusion, qvpo
 from .common import evaluate, policy_actor
 from .config import add_config_arguments, build_config
 from .envs import deployment_info, make_env
@@ -25,8 +26,10 @@ from .export import SAMPLER_GRAPHS, export_policy, load_checkpoint_policy
 from .policy import PolicySpec, build_policy
 
 EXPORT_EVAL_SEED = 20_000
-ALGORITHMS = {"qvpo": (qvpo.QVPOConfig, qvpo.train), "diffusion_ql": (diffusion_ql.DiffusionQLConfig,
-                                                                      diffusion_ql.train)}
+ALGORITHMS = {"qvpo": (qvpo.QVPOConfig, qvpo.train),
+              "diffusion_ql": (diffusion_ql.DiffusionQLConfig, diffusion_ql.train),
+              "qe_diffusion": (qe_diffusion.QEDiffusionConfig, qe_diffusion.train),
+              "dtql": (dtql.DTQLConfig, dtql.train)}
 
 
 def main(argv: list[str] | None = None) -> int:

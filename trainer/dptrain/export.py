@@ -1,6 +1,7 @@
 """Export a trained policy as a policy package (format version 1, docs/policy-package.md).
 
-Writes denoiser.onnx, critic.onnx, sampler.onnx and policy.json, then verifies what it wrote: ONNX
+Writes denoiser.onnx, critic.onnx, sampler.onnx and policy.json (a one-step policy: actor.onnx, critic.onnx
+and policy.json, no diffusion section), then verifies what it wrote: ONNX
 Runtime on each graph must reproduce PyTorch within `tolerance` on random inputs (with batch sizes
 other than the ones traced, so dynamic axes are exercised), or the export fails with the difference.
 The difference is absolute for values up to 1 in size and relative beyond.
@@ -23,7 +24,7 @@ from torch import nn
 
 from . import __version__
 from .fast_sampler import FastSampler
-from .policy import DiffusionPolicy, PolicySpec, build_policy
+from .policy import ActorPolicy, ActorPolicySpec, DiffusionPolicy, PolicySpec, build_actor_policy, build_policy
 from .run import load_trusted
 
 FORMAT_VERSION = 1
@@ -44,8 +45,17 @@ class _DenoiserGraph(nn.Module):
         return self.denoiser(noisy_action, step, observation)
 
 
+class _ActorGraph(nn.Module):
+    def __init__(self, policy: ActorPolicy):
+        super().__init__()
+        self.actor = policy.actor
+
+    def forward(self, observation, noise):
+        return self.actor(observation, noise)
+
+
 class _CriticGraph(nn.Module):
-    def __init__(self, policy: DiffusionPolicy):
+    def __init__(self, policy: DiffusionPolicy | ActorPolicy):
         super().__init__()
         self.critic = policy.critic
 
@@ -57,9 +67,15 @@ def tensor(name: str, shape: list, dtype: str = "float32") -> dict:
     return {"name": name, "dtype": dtype, "shape": shape}
 
 
-def graph_signatures(spec: PolicySpec) -> dict:
+def graph_signatures(spec: PolicySpec | ActorPolicySpec) -> dict:
     """Inputs and outputs of each role, as written into the manifest (strings are dynamic axes)."""
-    O, A, M, T = spec.obs_dim, spec.act_dim, spec.critic_members, spec.T
+    O, A, M = spec.obs_dim, spec.act_dim, spec.critic_members
+    critic = {"inputs": [tensor("observation", ["n", O]), tensor("action", ["n", A])], "outputs": [tensor("q", ["n", M])]}
+    if isinstance(spec, ActorPolicySpec):
+        return {"actor": {"inputs": [tensor("observation", ["n", O]), tensor("noise", ["n", A])],
+                          "outputs": [tensor("action", ["n", A])]},
+                "critic": critic}
+    T = spec.T
     return {
         "denoiser": {"inputs": [tensor("noisy_action", ["n", A]), tensor("step", ["n"], "int64"),
                                 tensor("observation", ["n", O])],
@@ -137,10 +153,9 @@ def normalizer_section(policy: DiffusionPolicy) -> dict | None:
             "clip": float(n.clip)}
 
 
-def build_manifest(name: str, policy: DiffusionPolicy, spec: PolicySpec, deployment: dict, files: dict,
-                   provenance: dict) -> dict:
-    d = policy.diffusion
-    return {
+def build_manifest(name: str, policy: DiffusionPolicy | ActorPolicy, spec: PolicySpec | ActorPolicySpec,
+                   deployment: dict, files: dict, provenance: dict) -> dict:
+    manifest = {
         "format_version": FORMAT_VERSION,
         "name": name,
         "algorithm": provenance["algorithm"],
@@ -151,21 +166,24 @@ def build_manifest(name: str, policy: DiffusionPolicy, spec: PolicySpec, deploym
                         "normalizer": normalizer_section(policy)},
         "action": {"size": spec.act_dim, "joints": deployment["joints"], **deployment["action_mapping"]},
         "pd_gains": deployment["pd_gains"],
-        "diffusion": {"schedule": d.schedule, "schedule_params": d.schedule_params, "steps": d.T,
-                      "prediction": "epsilon", "clip_x0": d.clip_x0, "variance": d.variance,
-                      "noise_ratio": d.noise_ratio},
         "critic": {"members": spec.critic_members},
         "selection": {"K": spec.K, "aggregation": spec.aggregation, "beta": spec.beta, "rule": spec.rule,
                       "temperature": spec.temperature},
         "files": files,
         "provenance": provenance,
     }
+    if isinstance(policy, DiffusionPolicy):  # a one-step (actor) package has no diffusion section
+        d = policy.diffusion
+        manifest["diffusion"] = {"schedule": d.schedule, "schedule_params": d.schedule_params, "steps": d.T,
+                                 "prediction": "epsilon", "clip_x0": d.clip_x0, "variance": d.variance,
+                                 "noise_ratio": d.noise_ratio}
+    return manifest
 
 
 SAMPLER_GRAPHS = ("fast", "straightforward")
 
 
-def export_policy(policy: DiffusionPolicy, spec: PolicySpec, deployment: dict, out_dir: str | Path, name: str,
+def export_policy(policy: DiffusionPolicy | ActorPolicy, spec: PolicySpec | ActorPolicySpec, deployment: dict, out_dir: str | Path, name: str,
                   provenance: dict, tolerance: float = TOLERANCE, seed: int = 0, sampler_graph: str = "fast") -> dict:
     """Write and verify the package; returns the manifest. `provenance` needs at least 'algorithm'.
     sampler_graph: "fast" (FastSampler: the same mathematics with less work per tick) or "straightforward"
@@ -177,16 +195,23 @@ def export_policy(policy: DiffusionPolicy, spec: PolicySpec, deployment: dict, o
     policy = policy.cpu().eval()
     sigs = graph_signatures(spec)
     rng = np.random.default_rng(seed)
-    O, A, T = spec.obs_dim, spec.act_dim, spec.T
+    O, A = spec.obs_dim, spec.act_dim
     randn = lambda *shape: rng.standard_normal(shape).astype(np.float32)  # noqa: E731
+    critic_graph = (_CriticGraph(policy), lambda n: {"observation": randn(n, O), "action": randn(n, A)})
 
-    graphs = {
-        "denoiser": (_DenoiserGraph(policy),
-                     lambda n: {"noisy_action": randn(n, A), "step": rng.integers(0, T, n).astype(np.int64),
-                                "observation": randn(n, O)}),
-        "critic": (_CriticGraph(policy), lambda n: {"observation": randn(n, O), "action": randn(n, A)}),
-        "sampler": (policy, lambda n: {"observation": randn(n, O), "noise": randn(T + 1, n * spec.K, A)}),
-    }
+    if isinstance(policy, ActorPolicy):
+        graphs = {"actor": (_ActorGraph(policy), lambda n: {"observation": randn(n, O), "noise": randn(n, A)}),
+                  "critic": critic_graph}
+        sampler_graph = None
+    else:
+        T = spec.T
+        graphs = {
+            "denoiser": (_DenoiserGraph(policy),
+                         lambda n: {"noisy_action": randn(n, A), "step": rng.integers(0, T, n).astype(np.int64),
+                                    "observation": randn(n, O)}),
+            "critic": critic_graph,
+            "sampler": (policy, lambda n: {"observation": randn(n, O), "noise": randn(T + 1, n * spec.K, A)}),
+        }
     exported = {"sampler": FastSampler(policy).eval()} if sampler_graph == "fast" else {}
     files, diffs = {}, {}
     for role, (module, make_inputs) in graphs.items():
@@ -199,13 +224,13 @@ def export_policy(policy: DiffusionPolicy, spec: PolicySpec, deployment: dict, o
     provenance = {"trainer": "dptrain", "trainer_version": __version__, "commit": git_commit(),
                   "torch_version": torch.__version__, "onnx_opset": OPSET,
                   "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                  "export_max_diff": diffs, "sampler_graph": sampler_graph, **provenance}
+                  "export_max_diff": diffs, **({"sampler_graph": sampler_graph} if sampler_graph else {}), **provenance}
     manifest = build_manifest(name, policy, spec, deployment, files, provenance)
     (out / "policy.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 
-def load_checkpoint_policy(path: str | Path) -> tuple[DiffusionPolicy, PolicySpec, dict]:
+def load_checkpoint_policy(path: str | Path) -> tuple[DiffusionPolicy | ActorPolicy, PolicySpec | ActorPolicySpec, dict]:
     """A run directory (its best.pt, else checkpoint.pt) or a checkpoint file -> (policy, spec, checkpoint)."""
     path = Path(path)
     if path.is_dir():
@@ -213,7 +238,11 @@ def load_checkpoint_policy(path: str | Path) -> tuple[DiffusionPolicy, PolicySpe
     if not path.exists():
         raise FileNotFoundError(f"no checkpoint at {path}")
     state = load_trusted(path)
-    spec = PolicySpec(**state["spec"])
-    policy = build_policy(spec)
+    if state["spec"].get("kind") == "actor":
+        spec = ActorPolicySpec(**state["spec"])
+        policy = build_actor_policy(spec)
+    else:
+        spec = PolicySpec(**state["spec"])
+        policy = build_policy(spec)
     policy.load_state_dict(state["policy"])
     return policy.eval(), spec, state

@@ -99,20 +99,41 @@ class CriticEnsemble(nn.Module):
     entropy-regularised method.
     """
 
-    def __init__(self, obs_dim: int, act_dim: int, members: int = 2, hidden: int = 256, layers: int = 3):
+    def __init__(self, obs_dim: int, act_dim: int, members: int = 2, hidden: int = 256, layers: int = 3,
+                 layer_norm: bool = False):
         super().__init__()
         self.members = members
         sizes = [obs_dim + act_dim] + [hidden] * layers + [1]
         self.layers = nn.ModuleList(EnsembleLinear(members, sizes[i], sizes[i + 1]) for i in range(len(sizes) - 1))
         self.act = Mish()
+        # DTQL's critic: LayerNorm (with each member's own scale and shift) before every hidden activation.
+        self.norms = nn.ModuleList(EnsembleLayerNorm(members, hidden) for _ in range(layers)) if layer_norm else None
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         h = torch.cat([obs, action], dim=-1).unsqueeze(0).expand(self.members, -1, -1)
         for i, layer in enumerate(self.layers):
             h = layer(h)
             if i < len(self.layers) - 1:
+                if self.norms is not None:
+                    h = self.norms[i](h)
                 h = self.act(h)
         return h.squeeze(-1).transpose(0, 1)
+
+
+class EnsembleLayerNorm(nn.Module):
+    """LayerNorm over the last axis of [N, B, H], with a scale and shift per member."""
+
+    def __init__(self, members: int, size: int, eps: float = 1e-5):
+        super().__init__()
+        self.size, self.eps = size, eps
+        self.weight = nn.Parameter(torch.ones(members, 1, size))
+        self.bias = nn.Parameter(torch.zeros(members, 1, size))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Written out: PyTorch 1.13 exports layer_norm without an affine as an invalid ONNX node.
+        mean = x.mean(dim=-1, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+        return (x - mean) / torch.sqrt(var + self.eps) * self.weight + self.bias
 
 
 def init_ensemble_truncated_normal(critic: CriticEnsemble) -> None:

@@ -120,3 +120,105 @@ def build_policy(spec: PolicySpec) -> DiffusionPolicy:
     critic = CriticEnsemble(spec.obs_dim, spec.act_dim, spec.critic_members, spec.critic_hidden, spec.critic_layers)
     selection = Selection(spec.K, spec.aggregation, spec.beta, spec.rule, spec.temperature)
     return DiffusionPolicy(diffusion, critic, selection, Normalizer(spec.obs_dim) if spec.normalize else None)
+
+
+class GaussianActor(nn.Module):
+    """DTQL's one-step policy: state -> ReLU MLP -> (mu, log std clamped to [-5, 2]); a = tanh(mu + std * noise).
+
+    The noise is an input (not drawn inside), as in the sampler graphs, so a tick is a pure function of its
+    inputs; noise = 0 gives the deterministic action tanh(mu).
+    """
+
+    LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: int = 256, layers: int = 3):
+        super().__init__()
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+        sizes = [obs_dim] + [hidden] * layers
+        body: list[nn.Module] = []
+        for i in range(layers):
+            body += [nn.Linear(sizes[i], sizes[i + 1]), nn.ReLU()]
+        self.body = nn.Sequential(*body, nn.Linear(hidden, 2 * act_dim))
+        for m in self.body:
+            if isinstance(m, nn.Linear):  # the authors' orthogonal init, biases 0
+                nn.init.orthogonal_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def mean_log_std(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, log_std = self.body(obs).chunk(2, dim=-1)
+        return mu, torch.clamp(log_std, self.LOG_STD_MIN, self.LOG_STD_MAX)
+
+    def forward(self, obs: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        mu, log_std = self.mean_log_std(obs)
+        return torch.tanh(mu + torch.exp(log_std) * noise)
+
+    def log_prob(self, obs: torch.Tensor, action: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+        """log pi(a | s) of the tanh-squashed Gaussian ([N]); actions are clipped just inside (-1, 1)."""
+        mu, log_std = self.mean_log_std(obs)
+        a = torch.clamp(action, -1.0 + eps, 1.0 - eps)
+        u = 0.5 * (torch.log1p(a) - torch.log1p(-a))  # atanh
+        normal = torch.distributions.Normal(mu, torch.exp(log_std))
+        return (normal.log_prob(u) - torch.log(1.0 - a**2 + eps)).sum(dim=-1)
+
+
+class ActorPolicy(nn.Module):
+    """A deployable one-step policy: K candidates from the actor (one noise row each), scored by the critic,
+    selected by the manifest's rule. `forward` has the fused sampler's outputs (for tests and verification);
+    what gets exported is the actor graph and the critic graph, and the runtime does the rest."""
+
+    def __init__(self, actor: GaussianActor, critic: CriticEnsemble, selection: Selection,
+                 normalizer: Normalizer | None = None):
+        super().__init__()
+        self.actor, self.critic, self.selection, self.normalizer = actor, critic, selection, normalizer
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.normalizer(obs) if self.normalizer is not None else obs
+
+    def forward(self, obs: torch.Tensor, noise: torch.Tensor):
+        """Normalised observations [B, O], noise [B*K, A] -> action [B, A], candidates [B, K, A], scores [B, K]."""
+        B, O = obs.shape
+        K = noise.shape[0] // B
+        obs_rep = obs.unsqueeze(1).expand(B, K, O).reshape(B * K, O)
+        x = self.actor(obs_rep, noise)
+        scores = aggregate(self.critic(obs_rep, x), self.selection.aggregation, self.selection.beta).reshape(B, K)
+        candidates = x.reshape(B, K, -1)
+        return gather_candidates(candidates, scores.argmax(dim=1)), candidates, scores
+
+    @torch.no_grad()
+    def sample(self, obs: torch.Tensor, noise: torch.Tensor | None = None, K: int | None = None,
+               u: torch.Tensor | None = None, generator: torch.Generator | None = None) -> dict:
+        K = K or self.selection.K
+        if noise is None:
+            noise = torch.randn(obs.shape[0] * K, self.actor.act_dim, generator=generator, device=obs.device)
+        _, candidates, scores = self.forward(self.normalize(obs), noise)
+        idx = select_index(scores, self.selection.rule, self.selection.temperature, u)
+        return {"action": gather_candidates(candidates, idx), "index": idx, "candidates": candidates, "scores": scores}
+
+
+@dataclass
+class ActorPolicySpec:
+    """Everything needed to rebuild an ActorPolicy (stored in checkpoints as `spec`, with kind 'actor')."""
+
+    obs_dim: int
+    act_dim: int
+    hidden: int = 256
+    layers: int = 3
+    critic_members: int = 2
+    critic_hidden: int = 256
+    critic_layers: int = 3
+    critic_layer_norm: bool = True
+    normalize: bool = False
+    K: int = 32
+    aggregation: str = "min"
+    beta: float = 0.0
+    rule: str = "softmax"
+    temperature: float = 1.0
+    kind: str = "actor"
+
+
+def build_actor_policy(spec: ActorPolicySpec) -> ActorPolicy:
+    critic = CriticEnsemble(spec.obs_dim, spec.act_dim, spec.critic_members, spec.critic_hidden, spec.critic_layers,
+                            layer_norm=spec.critic_layer_norm)
+    selection = Selection(spec.K, spec.aggregation, spec.beta, spec.rule, spec.temperature)
+    return ActorPolicy(GaussianActor(spec.obs_dim, spec.act_dim, spec.hidden, spec.layers), critic, selection,
+                       Normalizer(spec.obs_dim) if spec.normalize else None)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SCHEDULES = ("vp", "cosine", "linear")
+SCHEDULES = ("vp", "cosine", "linear", "mean_reverting")
 VARIANCES = ("posterior", "beta")
 LOG_VARIANCE_FLOOR = 1e-20
 
@@ -35,6 +35,19 @@ def linear_betas(T: int, beta_start: float = 1e-4, beta_end: float = 2e-2) -> np
     return np.linspace(beta_start, beta_end, T, dtype=np.float64)
 
 
+def mean_reverting_betas(T: int, s: float = 0.008) -> np.ndarray:
+    """The entropy-regularised Q-ensemble method's mean-reverting SDE (da = -theta a dt + sqrt(2 theta) dw) with
+    its cosine theta schedule, as a DDPM: theta_i = 1 - alpha_bar_cos((i+1)/(T+1)), dt chosen so that
+    exp(-dt sum theta) = 1e-3; the marginal is a_0 exp(-theta_bar_t) + sqrt(1 - exp(-2 theta_bar_t)) eps, so
+    alpha_bar_t = exp(-2 theta_bar_t) and beta_t = 1 - exp(-2 theta_t dt). With these betas the DDPM posterior
+    step (mean and variance) is exactly the authors' `posterior_step`."""
+    i = np.arange(T + 2, dtype=np.float64)
+    f = np.cos(((i / (T + 1)) + s) / (1 + s) * np.pi * 0.5) ** 2
+    theta = 1.0 - f[1:-1] / f[0]
+    dt = -np.log(1e-3) / sum(float(v) for v in theta)  # left to right, as the runtime sums
+    return 1.0 - np.exp(-2.0 * theta * dt)
+
+
 def make_betas(name: str, T: int, params: dict | None = None) -> np.ndarray:
     params = params or {}
     if name == "vp":
@@ -43,13 +56,16 @@ def make_betas(name: str, T: int, params: dict | None = None) -> np.ndarray:
         return cosine_betas(T, **params)
     if name == "linear":
         return linear_betas(T, **params)
+    if name == "mean_reverting":
+        return mean_reverting_betas(T, **params)
     raise ValueError(f"unknown noise schedule {name!r}; expected one of {SCHEDULES}")
 
 
 def default_params(name: str) -> dict:
     return {"vp": {"b_min": 0.1, "b_max": 10.0},
             "cosine": {"s": 0.008, "max_beta": 0.999},
-            "linear": {"beta_start": 1e-4, "beta_end": 2e-2}}[name]
+            "linear": {"beta_start": 1e-4, "beta_end": 2e-2},
+            "mean_reverting": {"s": 0.008}}[name]
 
 
 @dataclass(frozen=True)

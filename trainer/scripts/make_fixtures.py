@@ -4,6 +4,10 @@ Trains two small policies with the real trainer on the contextual bandit, export
 packages, and writes test vectors computed by the trainer's PyTorch code:
   qvpo-bandit/   QVPO, cosine schedule, T = 20, argmax over min-Q, with an observation normaliser
   dql-bandit/    Diffusion-QL on a noisy behaviour dataset, vp schedule, T = 5, softmax selection
+  qe-bandit/     the entropy-regularised Q-ensemble method on the same data: mean-reverting schedule, T = 5,
+                 a 5-member critic ensemble, softmax over its lower confidence bound (lcb, beta 1)
+  dtql-bandit/   DTQL on the same data: a one-step actor graph and a twin critic (no diffusion section);
+                 its vectors.json holds the actor path's noise [1, B*K, A]
   */vectors.json observations, noise, uniforms -> PyTorch's candidates, scores, chosen index and action
   nan-output/    qvpo-bandit with a NaN in its sampler graph (for the runtime's probe)
   h1-untrained/  an untrained policy with the H1 stand task's manifest (for the runtime's episode runner)
@@ -23,12 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dptrain.algos import diffusion_ql, qvpo
+from dptrain.algos import diffusion_ql, dtql, qe_diffusion, qvpo
 from dptrain.cli import export_untrained
 from dptrain.envs import deployment_info, make_env
 from dptrain.envs.bandit import ContextualBandit
 from dptrain.export import export_policy, load_checkpoint_policy, sha256
-from dptrain.policy import DiffusionPolicy
+from dptrain.policy import ActorPolicy, DiffusionPolicy
 from dptrain.replay import ReplayBuffer
 from dptrain.schedules import make_betas, reverse_constants
 from dptrain.selection import aggregate, select_index
@@ -41,13 +45,19 @@ def floats(t) -> list[float]:
     return [float(v) for v in np.asarray(t, dtype=np.float64).reshape(-1)]
 
 
-def write_vectors(policy: DiffusionPolicy, out: Path, seed: int, B: int = 3) -> None:
+def write_vectors(policy: DiffusionPolicy | ActorPolicy, out: Path, seed: int, B: int = 3) -> None:
     g = torch.Generator().manual_seed(seed)
     spec_K = policy.selection.K
-    obs = torch.rand(B, policy.diffusion.denoiser.obs_dim, generator=g) * 2 - 1
-    noise = policy.diffusion.draw_noise(B * spec_K, g)
-    u = torch.rand(B, generator=g)
-    r = policy.sample(obs, noise=noise, u=u)
+    if isinstance(policy, ActorPolicy):  # one noise row per candidate; stored as the one slice [1, B*K, A]
+        obs = torch.rand(B, policy.actor.obs_dim, generator=g) * 2 - 1
+        noise = torch.randn(1, B * spec_K, policy.actor.act_dim, generator=g)
+        u = torch.rand(B, generator=g)
+        r = policy.sample(obs, noise=noise[0], u=u)
+    else:
+        obs = torch.rand(B, policy.diffusion.denoiser.obs_dim, generator=g) * 2 - 1
+        noise = policy.diffusion.draw_noise(B * spec_K, g)
+        u = torch.rand(B, generator=g)
+        r = policy.sample(obs, noise=noise, u=u)
     vectors = {
         "B": B, "K": spec_K, "obs": floats(obs), "noise": floats(noise), "u": floats(u),
         "expected": {"candidates": floats(r["candidates"]), "scores": floats(r["scores"]),
@@ -110,6 +120,32 @@ def make_dql(tmp: Path, fixtures: Path) -> dict:
     return {**result, "behaviour_mean_reward": behaviour}
 
 
+def make_qe(tmp: Path, fixtures: Path) -> dict:
+    data = tmp / "bandit.npz"
+    behaviour = behaviour_dataset(data)
+    cfg = qe_diffusion.QEDiffusionConfig(dataset=str(data), env="bandit", seed=3, total_steps=1000, batch_size=64,
+                                         T=5, eval_sample=16, eval_interval=500, eval_episodes=50,
+                                         checkpoint_interval=1000, log_interval=250, ema_start=200, threads=1,
+                                         num_critics=5, lcb_coef=1.0, loss_type="NML", action_clip=True,
+                                         hidden=64, layers=3, t_dim=16, t_hidden=32, critic_hidden=64)
+    result = qe_diffusion.train(cfg, str(tmp / "qe"))
+    policy = export_run(tmp / "qe", fixtures / "qe-bandit", "qe-bandit")
+    write_vectors(policy, fixtures / "qe-bandit", seed=13)
+    return {**result, "behaviour_mean_reward": behaviour}
+
+
+def make_dtql(tmp: Path, fixtures: Path) -> dict:
+    data = tmp / "bandit.npz"
+    behaviour = behaviour_dataset(data)
+    cfg = dtql.DTQLConfig(dataset=str(data), env="bandit", seed=4, total_steps=800, pretrain_steps=200,
+                          batch_size=64, eval_sample=16, eval_interval=400, eval_episodes=50, checkpoint_interval=800,
+                          log_interval=200, ema_decay=0.9, threads=1, hidden=64, bc_hidden=64, critic_hidden=64)
+    result = dtql.train(cfg, str(tmp / "dtql"))
+    policy = export_run(tmp / "dtql", fixtures / "dtql-bandit", "dtql-bandit")
+    write_vectors(policy, fixtures / "dtql-bandit", seed=14)
+    return {**result, "behaviour_mean_reward": behaviour}
+
+
 def make_nan_output(fixtures: Path) -> None:
     """A copy of qvpo-bandit whose sampler graph computes NaN scores (one critic bias set to NaN), hashes
     updated: only the runtime's probe run can catch it."""
@@ -136,7 +172,8 @@ def make_nan_output(fixtures: Path) -> None:
 
 def math_vectors(fixtures: Path) -> None:
     schedules = []
-    for name, T in [("cosine", 20), ("vp", 5), ("linear", 10), ("cosine", 1), ("vp", 50)]:
+    for name, T in [("cosine", 20), ("vp", 5), ("linear", 10), ("cosine", 1), ("vp", 50), ("mean_reverting", 5),
+                    ("mean_reverting", 20)]:
         for variance in ("posterior", "beta"):
             c = reverse_constants(make_betas(name, T), variance)
             schedules.append({
@@ -170,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        summary = {"qvpo-bandit": make_qvpo(Path(tmp), args.out), "dql-bandit": make_dql(Path(tmp), args.out)}
+        summary = {"qvpo-bandit": make_qvpo(Path(tmp), args.out), "dql-bandit": make_dql(Path(tmp), args.out),
+                   "qe-bandit": make_qe(Path(tmp), args.out), "dtql-bandit": make_dtql(Path(tmp), args.out)}
     make_nan_output(args.out)
     export_untrained(args.out / "h1-untrained", env="h1-stand", hidden=32, K=8, steps=5, command="npm run fixtures")
     math_vectors(args.out)
