@@ -144,3 +144,16 @@ test("a one-step (actor) package degrades by candidates only", async () => {
   assert.ok(last.finite && last.steps === 1);
   await engine.close();
 });
+
+test("bench deadline: a paced run beside a CPU hog reports calls, misses and levels", async () => {
+  const { measureDeadline } = await import("../src/bench/deadline.ts");
+  const r = await measureDeadline(fixturePath("qvpo-bandit"), 1, 1, 1000);
+  assert.equal(r.kind, "deadline");
+  assert.equal(r.n, 50, "one second at 50 Hz");
+  assert.equal(r.deadline_ms, 20);
+  assert.deepEqual(r.levels, { K16xT20: 50 }, "a budget this large never degrades");
+  assert.ok(r.p50_ms > 0 && r.p50_ms <= r.p99_ms && r.p99_ms <= r.max_ms);
+  assert.ok(r.deadline_misses >= 0 && r.deadline_misses <= r.n);
+  const tight = await measureDeadline(fixturePath("qvpo-bandit"), 0.5, 0, 1e-3);
+  assert.equal(tight.worst_level, "ddim K1xS10");
+});

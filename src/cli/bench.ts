@@ -8,7 +8,8 @@
 // (`--sim-envs 1,16`). Jitter records: tick start lateness of the real loop with the API idle and loaded
 // by 50 WebSocket clients at full rate plus HTTP on /api/status from a second process (`--jitter-s`).
 // Compare records (the reference configuration, K 32, T 20, per size): the fused graph as exported (fast),
-// the straightforward export of the same loop, and the trainer's own PyTorch sampler, with the ratios.
+// the straightforward export of the same loop (with Mish as the exported networks compute it, and with the
+// textbook x tanh(softplus(x)) a plain export gives), and the trainer's own PyTorch sampler, with the ratios.
 // Deadline records: deadline-aware sampling at 50 Hz with 0, 1, 2 CPU hogs, without and with a time budget
 // (`--hogs`, `--budget`, `--deadline-s`). DDS records (src/bench/dds.ts): the CycloneDDS round trip on loopback
 // and the 500 Hz LowCmd stream's intervals (`--dds-domain`, `--dds-trips`, `--dds-s`, `--dds-sim`), by default
@@ -52,7 +53,7 @@ function trainerPython(): string {
 
 /** An untrained package exported once by the trainer and cached: of the given sizes, or (env) with the
  * H1 stand task's manifest, so that the control node accepts it. */
-export function untrainedPackage(obs: number, act: number, T: number, cacheDir: string, env?: string, graph: "fast" | "straightforward" = "fast"): string {
+export function untrainedPackage(obs: number, act: number, T: number, cacheDir: string, env?: string, graph: "fast" | "straightforward" | "softplus" = "fast"): string {
   const dir = join(cacheDir, (env ? `untrained-${env}-T${T}` : `untrained-o${obs}-a${act}-T${T}`) + (graph === "fast" ? "" : `-${graph}`));
   if (!existsSync(join(dir, "policy.json"))) {
     mkdirSync(cacheDir, { recursive: true });
@@ -110,9 +111,11 @@ export interface CompareRecord {
   /** p50 / p99 / max (ms) of each variant, measured one after the other in this run. */
   fast: LatencySummary;
   straightforward: LatencySummary;
+  softplus: LatencySummary;
   pytorch: LatencySummary & { torch: string };
-  /** How many times faster the exported graph is: straightforward / fast and PyTorch / fast, at p50 and p99. */
+  /** How many times faster the exported graph is than each other variant (theirs / fast), at p50 and p99. */
   speedup_vs_straightforward: { p50: number; p99: number };
+  speedup_vs_softplus: { p50: number; p99: number };
   speedup_vs_pytorch: { p50: number; p99: number };
 }
 
@@ -129,6 +132,7 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
   const T = 20;
   const fast = await measure(untrainedPackage(obs, act, T, cache), "fused", K, 1, ticks, warmup);
   const plain = await measure(untrainedPackage(obs, act, T, cache, undefined, "straightforward"), "fused", K, 1, ticks, warmup);
+  const softplus = await measure(untrainedPackage(obs, act, T, cache, undefined, "softplus"), "fused", K, 1, ticks, warmup);
   const torch = measureTorch(obs, act, K, T, ticks, warmup);
   const pick = (r: LatencySummary): LatencySummary => ({ n: r.n, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, mean_ms: r.mean_ms });
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
@@ -141,8 +145,10 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
     T,
     fast: pick(fast),
     straightforward: pick(plain),
+    softplus: pick(softplus),
     pytorch: torch,
     speedup_vs_straightforward: { p50: ratio(plain.p50_ms, fast.p50_ms), p99: ratio(plain.p99_ms, fast.p99_ms) },
+    speedup_vs_softplus: { p50: ratio(softplus.p50_ms, fast.p50_ms), p99: ratio(softplus.p99_ms, fast.p99_ms) },
     speedup_vs_pytorch: { p50: ratio(torch.p50_ms, fast.p50_ms), p99: ratio(torch.p99_ms, fast.p99_ms) },
   };
 }
@@ -203,7 +209,7 @@ async function main(): Promise<number> {
       cache: { type: "string", default: ".cache/bench" },
       what: { type: "string" },
       hogs: { type: "string", default: "0,1,2" },
-      budget: { type: "string", default: "10" },
+      budget: { type: "string", default: "8" },
       "deadline-s": { type: "string", default: "10" },
       "jitter-s": { type: "string", default: "10" },
       "jitter-policy": { type: "string" },
@@ -259,7 +265,7 @@ async function main(): Promise<number> {
     for (const { obs, act } of sizes) {
       const r = await measureCompare(obs, act, values.cache!, ticks, warmup);
       compareRecords.push(r);
-      console.error(`${r.name}: fast p99 ${r.fast.p99_ms} ms, straightforward p99 ${r.straightforward.p99_ms} ms, PyTorch p99 ${r.pytorch.p99_ms} ms`);
+      console.error(`${r.name}: fast p99 ${r.fast.p99_ms} ms, straightforward p99 ${r.straightforward.p99_ms} ms, softplus p99 ${r.softplus.p99_ms} ms, PyTorch p99 ${r.pytorch.p99_ms} ms`);
     }
   }
   const deadlineRecords: DeadlineRecord[] = [];
@@ -307,8 +313,9 @@ async function main(): Promise<number> {
   for (const r of compareRecords) {
     console.log(
       `${r.name}: p50/p99/max ms: fast ${r.fast.p50_ms}/${r.fast.p99_ms}/${r.fast.max_ms}, straightforward ${r.straightforward.p50_ms}/${r.straightforward.p99_ms}/${r.straightforward.max_ms}, ` +
-        `PyTorch ${r.pytorch.torch} ${r.pytorch.p50_ms}/${r.pytorch.p99_ms}/${r.pytorch.max_ms}; fast is ${r.speedup_vs_straightforward.p99}x the straightforward export ` +
-        `and ${r.speedup_vs_pytorch.p99}x PyTorch at p99 (${r.speedup_vs_straightforward.p50}x, ${r.speedup_vs_pytorch.p50}x at p50)`,
+        `softplus ${r.softplus.p50_ms}/${r.softplus.p99_ms}/${r.softplus.max_ms}, PyTorch ${r.pytorch.torch} ${r.pytorch.p50_ms}/${r.pytorch.p99_ms}/${r.pytorch.max_ms}; ` +
+        `fast is ${r.speedup_vs_straightforward.p99}x the straightforward export, ${r.speedup_vs_softplus.p99}x it with textbook Mish and ${r.speedup_vs_pytorch.p99}x PyTorch at p99 ` +
+        `(${r.speedup_vs_straightforward.p50}x, ${r.speedup_vs_softplus.p50}x, ${r.speedup_vs_pytorch.p50}x at p50)`,
     );
   }
   for (const r of deadlineRecords) {

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     untrained_p.add_argument("--schedule", default="cosine")
     untrained_p.add_argument("--seed", type=int, default=0)
     untrained_p.add_argument("--sampler-graph", choices=SAMPLER_GRAPHS, default="fast",
-                             help="the fused sampler as exported normally (fast) or as written (straightforward)")
+                             help="the fused sampler as exported normally (fast), as written (straightforward), or as written with Mish as x tanh(softplus(x)) (softplus)")
     untrained_p.add_argument("--out", required=True)
 
     args = parser.parse_args(argv)

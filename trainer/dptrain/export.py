@@ -9,6 +9,7 @@ The difference is absolute for values up to 1 in size and relative beyond.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import inspect
@@ -24,6 +25,7 @@ from torch import nn
 
 from . import __version__
 from .fast_sampler import FastSampler
+from .networks import Mish
 from .policy import ActorPolicy, ActorPolicySpec, DiffusionPolicy, PolicySpec, build_actor_policy, build_policy
 from .run import load_trusted
 
@@ -180,14 +182,27 @@ def build_manifest(name: str, policy: DiffusionPolicy | ActorPolicy, spec: Polic
     return manifest
 
 
-SAMPLER_GRAPHS = ("fast", "straightforward")
+SAMPLER_GRAPHS = ("fast", "straightforward", "softplus")
+
+
+@contextlib.contextmanager
+def _mish_as_softplus():
+    """Mish traced as x * tanh(softplus(x)), the textbook formula: what a straightforward export of the
+    networks gives (the benchmark's baseline; ONNX Runtime's Softplus kernel is scalar and slow)."""
+    fast = Mish.forward
+    Mish.forward = lambda self, x: x * torch.tanh(nn.functional.softplus(x))
+    try:
+        yield
+    finally:
+        Mish.forward = fast
 
 
 def export_policy(policy: DiffusionPolicy | ActorPolicy, spec: PolicySpec | ActorPolicySpec, deployment: dict, out_dir: str | Path, name: str,
                   provenance: dict, tolerance: float = TOLERANCE, seed: int = 0, sampler_graph: str = "fast") -> dict:
     """Write and verify the package; returns the manifest. `provenance` needs at least 'algorithm'.
-    sampler_graph: "fast" (FastSampler: the same mathematics with less work per tick) or "straightforward"
-    (DiffusionPolicy.forward as it is); either is verified against DiffusionPolicy.forward."""
+    sampler_graph: "fast" (FastSampler: the same mathematics with less work per tick), "straightforward"
+    (DiffusionPolicy.forward as it is) or "softplus" (straightforward with Mish traced as x tanh(softplus(x)),
+    for benchmarks); each is verified against DiffusionPolicy.forward."""
     if sampler_graph not in SAMPLER_GRAPHS:
         raise ValueError(f"sampler_graph must be one of {SAMPLER_GRAPHS}, got {sampler_graph!r}")
     out = Path(out_dir)
@@ -217,7 +232,9 @@ def export_policy(policy: DiffusionPolicy | ActorPolicy, spec: PolicySpec | Acto
     for role, (module, make_inputs) in graphs.items():
         path = out / f"{role}.onnx"
         trace_inputs = make_inputs(2)
-        _export(exported.get(role, module), tuple(torch.from_numpy(v) for v in trace_inputs.values()), path, sigs[role])
+        textbook_mish = role == "sampler" and sampler_graph == "softplus"
+        with _mish_as_softplus() if textbook_mish else contextlib.nullcontext():
+            _export(exported.get(role, module), tuple(torch.from_numpy(v) for v in trace_inputs.values()), path, sigs[role])
         diffs[role] = max(_verify(path, module, make_inputs(n), tolerance) for n in (1, 3))
         files[role] = {"path": path.name, "sha256": sha256(path), **sigs[role]}
 
