@@ -14,6 +14,20 @@ export interface LinkState {
   qvel?: Float64Array;
 }
 
+/** Copy a robot state (the measured joints, the IMU, the tick) and its arrival time into `out`. */
+export function copyLinkState(from: LinkState, out: LinkState): void {
+  const s = from.robot;
+  const o = out.robot;
+  o.q.set(s.q);
+  o.dq.set(s.dq);
+  o.tauEst.set(s.tauEst);
+  o.imuQuat.set(s.imuQuat);
+  o.imuGyro.set(s.imuGyro);
+  o.imuAcc.set(s.imuAcc);
+  o.tick = s.tick;
+  out.receivedAtMs = from.receivedAtMs;
+}
+
 export interface RobotLink {
   readonly kind: "sim" | "ros2" | "dds";
   /** A real robot: policies that need simulation-only observation terms are refused on it. */

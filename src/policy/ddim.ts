@@ -10,8 +10,7 @@ import * as ort from "onnxruntime-node";
 import { performance } from "node:perf_hooks";
 import type { PolicyManifest } from "./manifest.ts";
 import { betas } from "./schedule.ts";
-import { aggregate } from "./selection.ts";
-import type { CandidateBatch } from "./samplers.ts";
+import { CriticScorer, repeatRows, type CandidateBatch } from "./samplers.ts";
 
 /** S trained steps, evenly spaced from T-1 down to 0 (S = T: every step). */
 export function ddimTimesteps(T: number, S: number): number[] {
@@ -31,18 +30,16 @@ export class DdimSampler {
   private readonly clip: number;
   private readonly denoiserIn: string[];
   private readonly denoiserOut: string;
-  private readonly criticIn: string[];
-  private readonly criticOut: string;
+  private readonly critic: CriticScorer;
   private capacity = 0;
   private obsRep = new Float32Array(0);
   private x = new Float32Array(0);
   private x0 = new Float32Array(0);
-  private scores = new Float32Array(0);
   private stepInputs = new Map<number, BigInt64Array>();
 
   constructor(
     private readonly denoiser: ort.InferenceSession,
-    private readonly critic: ort.InferenceSession,
+    critic: ort.InferenceSession,
     private readonly m: PolicyManifest,
   ) {
     const d = m.diffusion!;
@@ -53,8 +50,7 @@ export class DdimSampler {
     this.clip = d.clip_x0 ?? Infinity;
     this.denoiserIn = m.files.denoiser!.inputs.map((t) => t.name);
     this.denoiserOut = m.files.denoiser!.outputs[0].name;
-    this.criticIn = m.files.critic!.inputs.map((t) => t.name);
-    this.criticOut = m.files.critic!.outputs[0].name;
+    this.critic = new CriticScorer(critic, m);
   }
 
   get trainedSteps(): number {
@@ -67,7 +63,6 @@ export class DdimSampler {
     this.obsRep = new Float32Array(N * this.m.observation.size);
     this.x = new Float32Array(N * this.m.action.size);
     this.x0 = new Float32Array(N * this.m.action.size);
-    this.scores = new Float32Array(N);
     this.stepInputs.clear();
   }
 
@@ -86,14 +81,11 @@ export class DdimSampler {
     const schedule = ddimTimesteps(this.trainedSteps, steps);
     if (noise.length < N * A) throw new RangeError(`noise has ${noise.length} values, expected at least ${N * A}`);
     this.ensureCapacity(N);
-    for (let b = 0; b < B; b++) {
-      const row = obs.subarray(b * O, (b + 1) * O);
-      for (let k = 0; k < K; k++) this.obsRep.set(row, (b * K + k) * O);
-    }
+    const obsRep = repeatRows(obs, B, K, O, this.obsRep);
     const x = this.x.subarray(0, N * A);
     const x0 = this.x0.subarray(0, N * A);
     x.set(noise.subarray(0, N * A));
-    const obsTensor = new ort.Tensor("float32", this.obsRep.subarray(0, N * O), [N, O]);
+    const obsTensor = new ort.Tensor("float32", obsRep, [N, O]);
     const xTensor = new ort.Tensor("float32", x, [N, A]);
     let stepsRun = 0;
     let slowestStep = 0;
@@ -126,12 +118,7 @@ export class DdimSampler {
       if (!last && performance.now() + 2 * slowestStep > deadline) break;
     }
     for (let j = 0; j < N * A; j++) x[j] = x0[j] > 1 ? 1 : x0[j] < -1 ? -1 : x0[j];
-    const q = (await this.critic.run({ [this.criticIn[0]]: obsTensor, [this.criticIn[1]]: xTensor }))[this.criticOut]
-      .data as Float32Array;
-    const M = this.m.critic.members;
-    if (q.length !== N * M) throw new Error(`critic output ${this.criticOut}: ${q.length} values, expected ${N * M}`);
-    const scores = aggregate(q, N, M, this.m.selection.aggregation, this.m.selection.beta, this.scores.subarray(0, N));
-    return { candidates: x, scores, graphAction: null, stepsRun };
+    return { candidates: x, scores: await this.critic.score(obsTensor, xTensor, N), graphAction: null, stepsRun };
   }
 
   async release(): Promise<void> {

@@ -42,6 +42,43 @@ function expectLength(what: string, data: ArrayLike<number>, n: number): void {
   if (data.length !== n) throw new Error(`${what}: ONNX Runtime returned ${data.length} values, expected ${n}`);
 }
 
+/** Observations [B, O] repeated K times each into `out` [B*K, O]: candidate rows b*K .. b*K+K-1 share row b. */
+export function repeatRows(obs: Float32Array, B: number, K: number, O: number, out: Float32Array): Float32Array {
+  for (let b = 0; b < B; b++) {
+    const row = obs.subarray(b * O, (b + 1) * O);
+    for (let k = 0; k < K; k++) out.set(row, (b * K + k) * O);
+  }
+  return out.subarray(0, B * K * O);
+}
+
+/** The package's `critic` graph as a scorer: every member's Q of N (observation, action) rows, aggregated by
+ * the manifest's rule (min, mean, lcb). The returned scores are valid until the next call. */
+export class CriticScorer {
+  private readonly inputs: string[];
+  private readonly output: string;
+  private scores = new Float32Array(0);
+
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly m: PolicyManifest,
+  ) {
+    this.inputs = m.files.critic!.inputs.map((t) => t.name);
+    this.output = m.files.critic!.outputs[0].name;
+  }
+
+  async score(obs: ort.Tensor, actions: ort.Tensor, N: number): Promise<Float32Array> {
+    const q = (await this.session.run({ [this.inputs[0]]: obs, [this.inputs[1]]: actions }))[this.output].data as Float32Array;
+    const M = this.m.critic.members;
+    expectLength(`critic output ${this.output}`, q, N * M);
+    if (this.scores.length < N) this.scores = new Float32Array(N);
+    return aggregate(q, N, M, this.m.selection.aggregation, this.m.selection.beta, this.scores.subarray(0, N));
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
 export class FusedSampler implements CandidateSampler {
   readonly path = "fused" as const;
   private readonly inputNames: string[];
@@ -82,25 +119,22 @@ export class StepwiseSampler implements CandidateSampler {
   private readonly clip: number;
   private readonly denoiserIn: string[];
   private readonly denoiserOut: string;
-  private readonly criticIn: string[];
-  private readonly criticOut: string;
+  private readonly critic: CriticScorer;
   private capacity = 0;
   private obsRep = new Float32Array(0);
   private x = new Float32Array(0);
-  private scores = new Float32Array(0);
   private steps: BigInt64Array[] = [];
 
   constructor(
     private readonly denoiser: ort.InferenceSession,
-    private readonly critic: ort.InferenceSession,
+    critic: ort.InferenceSession,
     private readonly m: PolicyManifest,
   ) {
     this.c = reverseConstants(m.diffusion!);
     this.clip = m.diffusion!.clip_x0 ?? Infinity;
     this.denoiserIn = m.files.denoiser!.inputs.map((t) => t.name);
     this.denoiserOut = m.files.denoiser!.outputs[0].name;
-    this.criticIn = m.files.critic!.inputs.map((t) => t.name);
-    this.criticOut = m.files.critic!.outputs[0].name;
+    this.critic = new CriticScorer(critic, m);
   }
 
   private ensureCapacity(N: number): void {
@@ -108,7 +142,6 @@ export class StepwiseSampler implements CandidateSampler {
     this.capacity = N;
     this.obsRep = new Float32Array(N * this.m.observation.size);
     this.x = new Float32Array(N * this.m.action.size);
-    this.scores = new Float32Array(N);
     this.steps = Array.from({ length: this.c.T }, (_, t) => new BigInt64Array(N).fill(BigInt(t)));
   }
 
@@ -117,14 +150,11 @@ export class StepwiseSampler implements CandidateSampler {
     const A = this.m.action.size;
     const N = B * K;
     this.ensureCapacity(N);
-    const { obsRep, c } = this;
-    for (let b = 0; b < B; b++) {
-      const row = obs.subarray(b * O, (b + 1) * O);
-      for (let k = 0; k < K; k++) obsRep.set(row, (b * K + k) * O);
-    }
+    const c = this.c;
+    const obsRep = repeatRows(obs, B, K, O, this.obsRep);
     const x = this.x.subarray(0, N * A);
     x.set(noise.subarray(0, N * A));
-    const obsTensor = new ort.Tensor("float32", obsRep.subarray(0, N * O), [N, O]);
+    const obsTensor = new ort.Tensor("float32", obsRep, [N, O]);
     const xTensor = new ort.Tensor("float32", x, [N, A]);
     const f = Math.fround; // every operation rounded to float32, as PyTorch and ONNX Runtime compute it
     for (let i = 0; i < c.T; i++) {
@@ -151,12 +181,7 @@ export class StepwiseSampler implements CandidateSampler {
       }
     }
     for (let j = 0; j < N * A; j++) x[j] = x[j] > 1 ? 1 : x[j] < -1 ? -1 : x[j];
-    const q = (await this.critic.run({ [this.criticIn[0]]: obsTensor, [this.criticIn[1]]: xTensor }))[this.criticOut]
-      .data as Float32Array;
-    const M = this.m.critic.members;
-    expectLength(`critic output ${this.criticOut}`, q, N * M);
-    const scores = aggregate(q, N, M, this.m.selection.aggregation, this.m.selection.beta, this.scores.subarray(0, N));
-    return { candidates: x, scores, graphAction: null };
+    return { candidates: x, scores: await this.critic.score(obsTensor, xTensor, N), graphAction: null };
   }
 
   async release(): Promise<void> {
@@ -171,20 +196,18 @@ export class ActorSampler implements CandidateSampler {
   readonly path = "actor" as const;
   private readonly actorIn: string[];
   private readonly actorOut: string;
-  private readonly criticIn: string[];
-  private readonly criticOut: string;
+  private readonly critic: CriticScorer | null;
   private obsRep = new Float32Array(0);
-  private scores = new Float32Array(0);
+  private zeros = new Float32Array(0);
 
   constructor(
     private readonly actor: ort.InferenceSession,
-    private readonly critic: ort.InferenceSession | null,
+    critic: ort.InferenceSession | null,
     private readonly m: PolicyManifest,
   ) {
     this.actorIn = m.files.actor!.inputs.map((t) => t.name);
     this.actorOut = m.files.actor!.outputs[0].name;
-    this.criticIn = m.files.critic?.inputs.map((t) => t.name) ?? [];
-    this.criticOut = m.files.critic?.outputs[0].name ?? "";
+    this.critic = critic ? new CriticScorer(critic, m) : null;
   }
 
   async run(obs: Float32Array, B: number, K: number, noise: Float32Array): Promise<CandidateBatch> {
@@ -193,30 +216,17 @@ export class ActorSampler implements CandidateSampler {
     const N = B * K;
     if (this.obsRep.length < N * O) {
       this.obsRep = new Float32Array(N * O);
-      this.scores = new Float32Array(N);
+      this.zeros = new Float32Array(N);
     }
-    for (let b = 0; b < B; b++) {
-      const row = obs.subarray(b * O, (b + 1) * O);
-      for (let k = 0; k < K; k++) this.obsRep.set(row, (b * K + k) * O);
-    }
-    const obsTensor = new ort.Tensor("float32", this.obsRep.subarray(0, N * O), [N, O]);
+    const obsTensor = new ort.Tensor("float32", repeatRows(obs, B, K, O, this.obsRep), [N, O]);
     const out = await this.actor.run({
       [this.actorIn[0]]: obsTensor,
       [this.actorIn[1]]: new ort.Tensor("float32", noise.subarray(0, N * A), [N, A]),
     });
     const candidates = out[this.actorOut].data as Float32Array;
     expectLength(`actor output ${this.actorOut}`, candidates, N * A);
-    const scores = this.scores.subarray(0, N);
-    if (!this.critic) return { candidates, scores: scores.fill(0), graphAction: null };
-    const q = (
-      await this.critic.run({
-        [this.criticIn[0]]: obsTensor,
-        [this.criticIn[1]]: new ort.Tensor("float32", candidates, [N, A]),
-      })
-    )[this.criticOut].data as Float32Array;
-    const M = this.m.critic.members;
-    expectLength(`critic output ${this.criticOut}`, q, N * M);
-    return { candidates, scores: aggregate(q, N, M, this.m.selection.aggregation, this.m.selection.beta, scores), graphAction: null };
+    if (!this.critic) return { candidates, scores: this.zeros.subarray(0, N), graphAction: null };
+    return { candidates, scores: await this.critic.score(obsTensor, new ort.Tensor("float32", candidates, [N, A]), N), graphAction: null };
   }
 
   async release(): Promise<void> {

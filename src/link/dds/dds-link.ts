@@ -11,8 +11,8 @@ import type { Config } from "../../config/config.ts";
 import { jointLimits } from "../../safety/limits.ts";
 import { motorCommand, robotState, type MotorCommand } from "../../sim/h1-sim.ts";
 import type { Logger } from "../../util/log.ts";
-import type { LinkState, RobotLink } from "../link.ts";
-import { runAction } from "../ros2/operator.ts";
+import { copyLinkState, type LinkState, type RobotLink } from "../link.ts";
+import { applyRemote, runAction } from "../ros2/operator.ts";
 import { dampingCommand } from "../ros2/repeat.ts";
 import { LowCmdBuilder } from "../unitree/lowcmd.ts";
 import { LOWCMD_SIZE, packLowCmd } from "../unitree/lowcmd-layout.ts";
@@ -122,31 +122,13 @@ export class DdsLink implements RobotLink {
     }
     if (!this.remote) return;
     const keys = decodeRemote(packedRemote(bytes), this.remoteState).keys;
-    for (const { combo, action } of this.remote.update(keys)) {
-      this.logger.log(action === "estop" ? "warn" : "info", `remote: ${combo} -> ${action}`);
-      if (!this.control) {
-        if (action === "estop") this.pendingEstop = combo; // applied as soon as the node is attached
-        continue;
-      }
-      void runAction(this.control, action, `remote ${combo}`).then((r) => {
-        if (!r.success) this.logger.log("warn", `remote ${combo} (${action}) refused: ${r.message}`);
-      });
-    }
+    this.pendingEstop = applyRemote(this.remote.update(keys), this.control, this.logger) ?? this.pendingEstop;
     if (keys !== 0 || this.counters.remoteKeys.length) this.counters.remoteKeys = pressedKeys(keys);
   }
 
   readState(out: LinkState): boolean {
     if (!this.haveState) return false;
-    const s = this.state.robot;
-    const o = out.robot;
-    o.q.set(s.q);
-    o.dq.set(s.dq);
-    o.tauEst.set(s.tauEst);
-    o.imuQuat.set(s.imuQuat);
-    o.imuGyro.set(s.imuGyro);
-    o.imuAcc.set(s.imuAcc);
-    o.tick = s.tick;
-    out.receivedAtMs = this.state.receivedAtMs;
+    copyLinkState(this.state, out);
     return true;
   }
 

@@ -3,6 +3,7 @@
 // may refuse (the answer says why). Leaving e-stop is a service only, never a remote key.
 import type { NodeControl } from "../../api/control.ts";
 import type { Mode } from "../../safety/supervisor.ts";
+import type { Logger } from "../../util/log.ts";
 import type { RemoteAction } from "../unitree/remote.ts";
 import { triggerResponse, type TriggerResponse } from "./messages.ts";
 
@@ -17,6 +18,23 @@ export async function runAction(control: NodeControl, action: RemoteAction, reas
   } catch (err) {
     return triggerResponse(false, (err as Error).message);
   }
+}
+
+/** Run the actions of newly pressed remote combinations through `control`. Before a node is attached there
+ * is nothing to run them on: an e-stop combination is returned, to apply as soon as one is. */
+export function applyRemote(pressed: Iterable<{ combo: string; action: RemoteAction }>, control: NodeControl | null, logger: Logger): string | null {
+  let pendingEstop: string | null = null;
+  for (const { combo, action } of pressed) {
+    logger.log(action === "estop" ? "warn" : "info", `remote: ${combo} -> ${action}`);
+    if (!control) {
+      if (action === "estop") pendingEstop = combo;
+      continue;
+    }
+    void runAction(control, action, `remote ${combo}`).then((r) => {
+      if (!r.success) logger.log("warn", `remote ${combo} (${action}) refused: ${r.message}`);
+    });
+  }
+  return pendingEstop;
 }
 
 export interface OperatorService {

@@ -13,13 +13,13 @@ import { jointLimits } from "../../safety/limits.ts";
 import { robotState, type MotorCommand } from "../../sim/h1-sim.ts";
 import type { TelemetryRing } from "../../telemetry/ring.ts";
 import type { Logger } from "../../util/log.ts";
-import type { LinkState, RobotLink } from "../link.ts";
+import { copyLinkState, type LinkState, type RobotLink } from "../link.ts";
 import { LowCmdBuilder } from "../unitree/lowcmd.ts";
 import { readLowState } from "../unitree/lowstate.ts";
 import type { LowState } from "../unitree/messages.ts";
 import { decodeRemote, pressedKeys, RemoteBindings, type RemoteAction } from "../unitree/remote.ts";
 import { diagnosticsMessage, jointStateMessage, policyTelemetryMessage, ROS2_TYPES, safetyEventMessage, stampFromEpochMs, type LinkCounters } from "./messages.ts";
-import { OPERATOR_SERVICES, runAction } from "./operator.ts";
+import { applyRemote, OPERATOR_SERVICES, runAction } from "./operator.ts";
 import { CommandRepeater, dampingCommand } from "./repeat.ts";
 
 export const SOURCE_ROS2 = "source /opt/ros/humble/setup.bash";
@@ -177,31 +177,13 @@ export class Ros2Link implements RobotLink {
     }
     if (!this.remote) return;
     const keys = decodeRemote(msg.wireless_remote).keys;
-    for (const { combo, action } of this.remote.update(keys)) {
-      this.logger.log(action === "estop" ? "warn" : "info", `remote: ${combo} -> ${action}`);
-      if (!this.control) {
-        if (action === "estop") this.pendingEstop = combo; // applied as soon as the node is attached
-        continue;
-      }
-      void runAction(this.control, action, `remote ${combo}`).then((r) => {
-        if (!r.success) this.logger.log("warn", `remote ${combo} (${action}) refused: ${r.message}`);
-      });
-    }
+    this.pendingEstop = applyRemote(this.remote.update(keys), this.control, this.logger) ?? this.pendingEstop;
     if (keys !== 0 || this.counters.remoteKeys.length) this.counters.remoteKeys = pressedKeys(keys);
   }
 
   readState(out: LinkState): boolean {
     if (!this.haveState) return false;
-    const s = this.state.robot;
-    const o = out.robot;
-    o.q.set(s.q);
-    o.dq.set(s.dq);
-    o.tauEst.set(s.tauEst);
-    o.imuQuat.set(s.imuQuat);
-    o.imuGyro.set(s.imuGyro);
-    o.imuAcc.set(s.imuAcc);
-    o.tick = s.tick;
-    out.receivedAtMs = this.state.receivedAtMs;
+    copyLinkState(this.state, out);
     return true;
   }
 
