@@ -1,4 +1,4 @@
-"""The offline training loop shared by the offline methods (the Q-ensemble method and DTQL): read the dataset,
+"""The offline training loop shared by the offline methods (Diffusion-QL, the Q-ensemble method, DTQL): read the dataset,
 update on minibatches, log, evaluate, checkpoint, resume. The method itself is the agent passed in:
 `agent.update(batch, step) -> stats`, `agent.policy` (the deployable policy), `agent.spec`, and
 `agent.state_dict()` / `load_state_dict()` (everything needed to resume).

@@ -13,17 +13,14 @@ Follows the authors' code (Zhendong-Wang/Diffusion-Policies-for-Offline-RL, agen
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from ..common import clip_and_step, evaluate_and_keep_best, soft_update
-from ..envs import make_env
+from ..common import clip_and_step, soft_update
+from ..offline import train_offline
 from ..policy import DiffusionPolicy, PolicySpec, build_policy
-from ..replay import ReplayBuffer
-from ..run import Run, seed_everything
 
 
 @dataclass
@@ -131,43 +128,5 @@ class DiffusionQL:
 
 
 def train(cfg: DiffusionQLConfig, run_dir: str, resume: bool = False, stop_at: int | None = None) -> dict:
-    """As qvpo.train: until total_steps or `stop_at`, resumable."""
-    if not cfg.dataset:
-        raise ValueError("diffusion_ql needs --dataset FILE.npz (see docs/datasets.md)")
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed)
-    data = ReplayBuffer.from_dataset(cfg.dataset)
-    obs_dim, act_dim = data.data["observations"].shape[1], data.data["actions"].shape[1]
-    agent = DiffusionQL(cfg, obs_dim, act_dim)
-    if cfg.normalize_obs:
-        agent.policy.normalizer.update(torch.as_tensor(data.data["observations"][: data.size]))
-    rng = np.random.default_rng(cfg.seed)
-    run = Run(run_dir, "diffusion_ql", {**cfg.__dict__})
-    step, best, last = 0, -math.inf, float("nan")
-    state = run.load() if resume else None
-    if state is not None:
-        agent.load_state_dict(state["agent"])
-        rng.bit_generator.state = state["np_rng"]
-        step, best, last = state["step"], state["best_return"], state["last_return"]
-
-    def snapshot(**extra) -> dict:
-        return {"algorithm": "diffusion_ql", "spec": agent.spec.__dict__, "policy": agent.policy.state_dict(),
-                "env": cfg.env, "seed": cfg.seed, "step": step, "dataset": cfg.dataset, **extra}
-
-    bar = run.progress(cfg.total_steps, step, "diffusion_ql")
-    end = min(cfg.total_steps, stop_at or cfg.total_steps)
-    while step < end:
-        stats = agent.update(data.sample(cfg.batch_size, rng, agent.device), step)
-        step += 1
-        if step % cfg.log_interval == 0:
-            run.log("train", {"step": step, **stats, "wall_s": run.wall_s})
-            bar.set_postfix(critic=f"{stats['critic_loss']:.3g}", bc=f"{stats['bc_loss']:.3g}")
-        if step % cfg.eval_interval == 0 or step == cfg.total_steps:
-            last, best = evaluate_and_keep_best(run, agent.policy, cfg, step, best, snapshot, bar)
-        if step % cfg.checkpoint_interval == 0 or step == end:
-            run.save(snapshot(agent=agent.state_dict(), np_rng=rng.bit_generator.state, best_return=best,
-                              last_return=last))
-        bar.update(1)
-    bar.close()
-    return {"step": step, "best_return": best, "last_return": last}
+    """Offline on cfg.dataset until total_steps or `stop_at`, resumable (the loop the offline methods share)."""
+    return train_offline("diffusion_ql", cfg, DiffusionQL, run_dir, resume, stop_at)
