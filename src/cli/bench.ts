@@ -9,19 +9,23 @@
 // by 50 WebSocket clients at full rate plus HTTP on /api/status from a second process (`--jitter-s`).
 // Compare records (the reference configuration, K 32, T 20, per size): the fused graph as exported (fast),
 // the straightforward export of the same loop (with Mish as the exported networks compute it, and with the
-// textbook x tanh(softplus(x)) a plain export gives), and the trainer's own PyTorch sampler, with the ratios.
+// textbook x tanh(softplus(x)) a plain export gives), and the trainer's own PyTorch sampler, with the ratios;
+// and the fast graph's matrix products alone (the floor only a faster GEMM could lower).
 // Deadline records: deadline-aware sampling at 50 Hz with 0, 1, 2 CPU hogs, without and with a time budget
 // (`--hogs`, `--budget`, `--deadline-s`). DDS records (src/bench/dds.ts): the CycloneDDS round trip on loopback
 // and the 500 Hz LowCmd stream's intervals (`--dds-domain`, `--dds-trips`, `--dds-s`, `--dds-sim`), by default
 // only where the addon is built. Choose with `--what policy,compare,deadline,sim,jitter,dds`.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import * as ort from "onnxruntime-node";
 import { PolicyEngine } from "../policy/engine.ts";
 import { SeededNormal } from "../policy/noise.ts";
 import { readPolicyPackage } from "../policy/package.ts";
+import { DEFAULT_SESSION_SETTINGS, sessionOptions } from "../policy/providers.ts";
 import type { SamplerPath } from "../policy/samplers.ts";
 import { measureDeadline, type DeadlineRecord } from "../bench/deadline.ts";
 import { formatDds, measureDds, type DdsRecord } from "../bench/dds.ts";
@@ -51,19 +55,66 @@ function trainerPython(): string {
   return process.env.DPTRAIN_PYTHON ?? resolve(".venv/bin/python");
 }
 
-/** An untrained package exported once by the trainer and cached: of the given sizes, or (env) with the
+/** A digest of the trainer's sources: cached exports made by another version of the trainer are stale (a cache
+ * from before the restructured sampler once made the bench time the old graph under the new graph's name). */
+function trainerDigest(): string {
+  const dir = resolve("trainer/dptrain");
+  const hash = createHash("sha256");
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".py")) hash.update(path.slice(dir.length)).update(readFileSync(path));
+    }
+  };
+  walk(dir);
+  return hash.digest("hex").slice(0, 16);
+}
+
+/** Run the trainer's exporter into `dir` unless `dir` holds an export by this version of the trainer. */
+function cachedExport(dir: string, marker: string, args: string[]): void {
+  const stamp = join(dir, ".trainer-digest");
+  const digest = trainerDigest();
+  if (existsSync(join(dir, marker)) && existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync(trainerPython(), ["-W", "ignore", ...args], { stdio: ["ignore", "ignore", "inherit"] });
+  writeFileSync(stamp, digest);
+}
+
+/** An untrained package exported by the trainer and cached: of the given sizes, or (env) with the
  * H1 stand task's manifest, so that the control node accepts it. */
 export function untrainedPackage(obs: number, act: number, T: number, cacheDir: string, env?: string, graph: "fast" | "straightforward" | "softplus" = "fast"): string {
   const dir = join(cacheDir, (env ? `untrained-${env}-T${T}` : `untrained-o${obs}-a${act}-T${T}`) + (graph === "fast" ? "" : `-${graph}`));
-  if (!existsSync(join(dir, "policy.json"))) {
-    mkdirSync(cacheDir, { recursive: true });
-    const sizes = env ? ["--env", env] : ["--obs", `${obs}`, "--act", `${act}`];
-    const args = [...sizes, "--steps", `${T}`, "--sampler-graph", graph, "--out", dir];
-    execFileSync(trainerPython(), ["-W", "ignore", "-m", "dptrain", "export-untrained", ...args], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-  }
+  const sizes = env ? ["--env", env] : ["--obs", `${obs}`, "--act", `${act}`];
+  cachedExport(dir, "policy.json", ["-m", "dptrain", "export-untrained", ...sizes, "--steps", `${T}`, "--sampler-graph", graph, "--out", dir]);
   return dir;
+}
+
+/** The sampler's matrix products alone (trainer/scripts/export_gemm_floor.py), cached like the packages. */
+function gemmFloorGraph(obs: number, act: number, T: number, cacheDir: string): string {
+  const dir = join(cacheDir, `gemm-floor-o${obs}-a${act}-T${T}`);
+  cachedExport(dir, "floor.onnx", ["trainer/scripts/export_gemm_floor.py", "--obs", `${obs}`, "--act", `${act}`, "--T", `${T}`, "--out", join(dir, "floor.onnx")]);
+  return join(dir, "floor.onnx");
+}
+
+/** Time a bare ONNX graph with the sampler's inputs, with the engine's CPU session settings (1 thread). */
+async function measureGraph(path: string, obs: number, act: number, K: number, T: number, ticks: number, warmup: number): Promise<LatencySummary> {
+  const session = await ort.InferenceSession.create(path, sessionOptions(DEFAULT_SESSION_SETTINGS, "cpu"));
+  const normal = new SeededNormal(7);
+  const feeds = {
+    observation: new ort.Tensor("float32", normal.fill(new Float32Array(obs)), [1, obs]),
+    noise: new ort.Tensor("float32", normal.fill(new Float32Array((T + 1) * K * act)), [T + 1, K, act]),
+  };
+  const times: number[] = [];
+  for (let i = 0; i < warmup + ticks; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    const started = performance.now();
+    await session.run(feeds);
+    if (i >= warmup) times.push(performance.now() - started);
+  }
+  await session.release();
+  return summarize(times);
 }
 
 async function measure(dir: string, path: SamplerPath, K: number, threads: number, ticks: number, warmup: number): Promise<BenchRecord> {
@@ -113,6 +164,10 @@ export interface CompareRecord {
   straightforward: LatencySummary;
   softplus: LatencySummary;
   pytorch: LatencySummary & { torch: string };
+  /** The fast graph's matrix products alone (bare session.run), and their share of the fast graph's own
+   * run time (its inference p50, without noise and selection): what only a faster GEMM could shrink. */
+  gemm_floor: LatencySummary;
+  gemm_share_of_inference_p50: number;
   /** How many times faster the exported graph is than each other variant (theirs / fast), at p50 and p99. */
   speedup_vs_straightforward: { p50: number; p99: number };
   speedup_vs_softplus: { p50: number; p99: number };
@@ -134,6 +189,7 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
   const plain = await measure(untrainedPackage(obs, act, T, cache, undefined, "straightforward"), "fused", K, 1, ticks, warmup);
   const softplus = await measure(untrainedPackage(obs, act, T, cache, undefined, "softplus"), "fused", K, 1, ticks, warmup);
   const torch = measureTorch(obs, act, K, T, ticks, warmup);
+  const floor = await measureGraph(gemmFloorGraph(obs, act, T, cache), obs, act, K, T, ticks, warmup);
   const pick = (r: LatencySummary): LatencySummary => ({ n: r.n, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, mean_ms: r.mean_ms });
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   return {
@@ -147,6 +203,8 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
     straightforward: pick(plain),
     softplus: pick(softplus),
     pytorch: torch,
+    gemm_floor: pick(floor),
+    gemm_share_of_inference_p50: ratio(floor.p50_ms, fast.inference_p50_ms),
     speedup_vs_straightforward: { p50: ratio(plain.p50_ms, fast.p50_ms), p99: ratio(plain.p99_ms, fast.p99_ms) },
     speedup_vs_softplus: { p50: ratio(softplus.p50_ms, fast.p50_ms), p99: ratio(softplus.p99_ms, fast.p99_ms) },
     speedup_vs_pytorch: { p50: ratio(torch.p50_ms, fast.p50_ms), p99: ratio(torch.p99_ms, fast.p99_ms) },
@@ -315,7 +373,8 @@ async function main(): Promise<number> {
       `${r.name}: p50/p99/max ms: fast ${r.fast.p50_ms}/${r.fast.p99_ms}/${r.fast.max_ms}, straightforward ${r.straightforward.p50_ms}/${r.straightforward.p99_ms}/${r.straightforward.max_ms}, ` +
         `softplus ${r.softplus.p50_ms}/${r.softplus.p99_ms}/${r.softplus.max_ms}, PyTorch ${r.pytorch.torch} ${r.pytorch.p50_ms}/${r.pytorch.p99_ms}/${r.pytorch.max_ms}; ` +
         `fast is ${r.speedup_vs_straightforward.p99}x the straightforward export, ${r.speedup_vs_softplus.p99}x it with textbook Mish and ${r.speedup_vs_pytorch.p99}x PyTorch at p99 ` +
-        `(${r.speedup_vs_straightforward.p50}x, ${r.speedup_vs_softplus.p50}x, ${r.speedup_vs_pytorch.p50}x at p50)`,
+        `(${r.speedup_vs_straightforward.p50}x, ${r.speedup_vs_softplus.p50}x, ${r.speedup_vs_pytorch.p50}x at p50); ` +
+        `its matrix products alone ${r.gemm_floor.p50_ms}/${r.gemm_floor.p99_ms}/${r.gemm_floor.max_ms}, ${r.gemm_share_of_inference_p50} of the graph's run at p50`,
     );
   }
   for (const r of deadlineRecords) {

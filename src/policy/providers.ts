@@ -45,7 +45,8 @@ export function chooseProvider(request: ProviderRequest, cudaPresent = cudaLibra
   return { provider: "cpu", reason: request === "auto" ? `auto: ${reason}` : `CUDA requested but ${reason}` };
 }
 
-function sessionOptions(settings: SessionSettings, provider: "cpu" | "cuda"): ort.InferenceSession.SessionOptions {
+/** The session options the engine uses: sequential, one inter-op thread, quiet logging. */
+export function sessionOptions(settings: SessionSettings, provider: "cpu" | "cuda"): ort.InferenceSession.SessionOptions {
   const providers: ort.InferenceSession.ExecutionProviderConfig[] =
     provider === "cuda" ? [{ name: "cuda", deviceId: settings.cudaDeviceId ?? 0 }, "cpu"] : ["cpu"];
   return {
