@@ -1,7 +1,12 @@
-"""Collect an offline dataset for `h1-stand` from the hand-written balance controller, with noise.
+"""Collect an offline dataset for `h1-stand` (or `h1-walk`) from a hand-written controller, with noise.
 
     .venv/bin/python trainer/scripts/collect_stand_data.py --episodes 200 --seed 0 --noise-max 0.1 \
         --out runs/data/h1-stand-ctrl.npz
+    .venv/bin/python trainer/scripts/collect_stand_data.py --task walk --episodes 200 --seed 0 \
+        --noise-max 0.1 --out runs/data/h1-walk-ctrl.npz
+
+--task stand (the default) runs StandController on h1-stand, --task walk WalkController on h1-walk
+(dptrain/controllers/walk.py; its gait clock is reset at every episode start by run_episode).
 
 Writes the trainer's dataset format (docs/datasets.md: observations, actions in [-1, 1] as executed,
 rewards, next_observations, terminals = 1.0 only where the episode terminated, never on the time limit)
@@ -36,18 +41,23 @@ from pathlib import Path
 
 import numpy as np
 
-from dptrain.controllers import StandController, run_episode
+from dptrain.controllers import StandController, WalkController, run_episode
 from dptrain.envs import make_env
 from dptrain.replay import FIELDS
 
+TASKS = {  # --task: (env, controller class)
+    "stand": ("h1-stand", StandController),
+    "walk": ("h1-walk", WalkController),
+}
 DATA_SEED_BASE = 1_000_000  # reset seeds of the data episodes: far from evaluation seeds (0.., 10000.., 20000..)
 
 
 def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps: int | None = None,
-            env_name: str = "h1-stand") -> tuple[dict, list[dict]]:
+            task: str = "stand") -> tuple[dict, list[dict]]:
     """The transitions of `episodes` noisy controller episodes and one record per episode."""
+    env_name, controller_class = TASKS[task]
     env = make_env(env_name)
-    controller = StandController()
+    controller = controller_class()
     rng = np.random.default_rng(seed)
     parts: dict[str, list] = {k: [] for k in FIELDS}
     records = []
@@ -63,10 +73,11 @@ def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps:
     return {k: np.concatenate(v) for k, v in parts.items()}, records
 
 
-def evaluate_controller(episodes: int, seed: int, steps: int | None = None, env_name: str = "h1-stand") -> np.ndarray:
+def evaluate_controller(episodes: int, seed: int, steps: int | None = None, task: str = "stand") -> np.ndarray:
     """Returns of the noise-free controller on reset seeds seed, seed+1, ..."""
+    env_name, controller_class = TASKS[task]
     env = make_env(env_name)
-    controller = StandController()
+    controller = controller_class()
     returns = np.array([run_episode(env, controller, seed + i, steps=steps)["return"] for i in range(episodes)])
     env.close()
     return returns
@@ -74,6 +85,7 @@ def evaluate_controller(episodes: int, seed: int, steps: int | None = None, env_
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=sorted(TASKS), default="stand", help="stand: h1-stand, walk: h1-walk")
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0, help="noise levels, noise and reset seeds")
     p.add_argument("--noise-min", type=float, default=0.0, help="rad")
@@ -85,14 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     started = time.time()
-    data, records = collect(args.episodes, args.seed, args.noise_min, args.noise_max, args.steps)
+    data, records = collect(args.episodes, args.seed, args.noise_min, args.noise_max, args.steps, args.task)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **data)
     returns = np.array([r["return"] for r in records])
     terminated = sum(r["terminated"] for r in records)
     summary = {
-        "env": "h1-stand", "controller": "dptrain.controllers.StandController (default gains)",
+        "env": TASKS[args.task][0],
+        "controller": f"dptrain.controllers.{TASKS[args.task][1].__name__} (default gains)",
         "command": "python trainer/scripts/collect_stand_data.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "episodes": args.episodes, "seed": args.seed, "transitions": int(len(data["rewards"])),
         "noise": {"model": "per-episode sigma ~ U(noise_min, noise_max) rad; white Gaussian on every joint target",
@@ -102,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         "episodes_detail": records,
     }
     if args.eval_episodes > 0:
-        clean = evaluate_controller(args.eval_episodes, args.eval_seed, args.steps)
+        clean = evaluate_controller(args.eval_episodes, args.eval_seed, args.steps, args.task)
         summary["controller_noise_free"] = {"episodes": args.eval_episodes,
                                             "seeds": f"{args.eval_seed}..{args.eval_seed + args.eval_episodes - 1}",
                                             "return_mean": float(clean.mean()), "return_std": float(clean.std()),

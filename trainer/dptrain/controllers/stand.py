@@ -138,6 +138,8 @@ def run_episode(env, controller, seed: int, noise_std: float = 0.0, rng: np.rand
     from ..envs.h1.robot import JOINT_HIGH, JOINT_LOW
 
     half_range = (JOINT_HIGH - JOINT_LOW) / 2  # rad per unit of action
+    if hasattr(controller, "reset"):  # a controller with internal state (the walk controller's gait clock)
+        controller.reset()
     obs, _ = env.reset(seed=seed)
     total, n, terminated = 0.0, 0, False
     rows: dict[str, list] = {k: [] for k in ("observations", "actions", "rewards", "next_observations", "terminals")}

@@ -1,0 +1,98 @@
+"""The hand-written walk controller (dptrain/controllers/walk.py) and `collect_stand_data.py --task walk`."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dptrain.controllers import StandController, WalkController, run_episode
+from dptrain.controllers.walk import LEG_JOINTS, SIDE, _rot_z, leg_ik
+from dptrain.envs import make_env
+from dptrain.replay import ReplayBuffer
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "collect_stand_data.py"
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = make_env("h1-walk")
+    yield e
+    e.close()
+
+
+def load_collector():
+    spec = importlib.util.spec_from_file_location("collect_stand_data", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_leg_ik_inverts_the_model_kinematics():
+    import mujoco
+
+    c = WalkController()
+    m, d = c.model, c.data
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        d.qpos[:] = m.key_qpos[0]
+        qs = {}
+        for leg in (0, 1):
+            q = [rng.uniform(-0.2, 0.2), rng.uniform(-0.3, 0.3), rng.uniform(-0.8, 0.2), rng.uniform(0.1, 1.2)]
+            qs[leg] = q
+            for k, v in zip(LEG_JOINTS[leg], q):
+                d.qpos[7 + k] = v
+        mujoco.mj_kinematics(m, d)
+        R = d.xmat[c.pelvis].reshape(3, 3)
+        for leg in (0, 1):
+            rel = _rot_z(-qs[leg][0]) @ (R.T @ (d.xpos[c.ankle_body[leg]] - d.xanchor[c.roll_joint[leg]]))
+            np.testing.assert_allclose(leg_ik(rel, SIDE[leg])[:3], qs[leg][1:4], atol=1e-6)
+
+
+def test_controller_walks_forward(env):
+    c = WalkController()
+    ep = run_episode(env, c, seed=7, steps=400)
+    assert not ep["terminated"] and ep["length"] == 400
+    sim = env.unwrapped.sim
+    # 8 s: 0.8 s weight shift, the speed ramp, then ~0.9 m/s (stepping in place drifts ~1 m, 0.14 m/s)
+    assert sim.data.qpos[0] > 3.5
+    assert ep["return"] / 400 > 0.6  # standing still earns ~0.16 per step
+    assert sim.head_height() > 1.6
+
+
+def test_reset_restarts_the_gait_clock(env):
+    c = WalkController()
+    obs, _ = env.reset(seed=1)
+    first = c(obs)
+    for _ in range(60):
+        obs = env.step(c(obs))[0]
+    assert c.time > 1.0
+    obs, _ = env.reset(seed=1)
+    c.reset()
+    np.testing.assert_array_equal(c(obs), first)
+    a = c(obs)
+    assert a.shape == (19,) and np.all(np.abs(a) <= 1.0)
+
+
+def test_run_episode_resets_the_controller(env):
+    c = WalkController()
+    a = run_episode(env, c, seed=2, steps=30)["return"]
+    b = run_episode(env, c, seed=2, steps=30)["return"]
+    assert a == b
+    # a stateless controller goes through unchanged
+    assert run_episode(make_env("h1-stand"), StandController(), seed=0, steps=5)["length"] == 5
+
+
+def test_collector_walk_task_writes_a_valid_dataset(tmp_path):
+    collector = load_collector()
+    out = tmp_path / "walk.npz"
+    assert collector.main(["--task", "walk", "--episodes", "2", "--steps", "40", "--eval-episodes", "1",
+                           "--out", str(out)]) == 0
+    d = ReplayBuffer.from_dataset(str(out)).data
+    assert d["observations"].shape == (80, 51) and d["actions"].shape == (80, 19)
+    assert np.all(np.abs(d["actions"]) <= 1.0)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["env"] == "h1-walk" and "WalkController" in meta["controller"]
