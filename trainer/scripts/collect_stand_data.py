@@ -53,10 +53,10 @@ DATA_SEED_BASE = 1_000_000  # reset seeds of the data episodes: far from evaluat
 
 
 def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps: int | None = None,
-            task: str = "stand") -> tuple[dict, list[dict]]:
+            task: str = "stand", env_name: str | None = None) -> tuple[dict, list[dict]]:
     """The transitions of `episodes` noisy controller episodes and one record per episode."""
-    env_name, controller_class = TASKS[task]
-    env = make_env(env_name)
+    default_env, controller_class = TASKS[task]
+    env = make_env(env_name or default_env)
     controller = controller_class()
     rng = np.random.default_rng(seed)
     parts: dict[str, list] = {k: [] for k in FIELDS}
@@ -73,10 +73,11 @@ def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps:
     return {k: np.concatenate(v) for k, v in parts.items()}, records
 
 
-def evaluate_controller(episodes: int, seed: int, steps: int | None = None, task: str = "stand") -> np.ndarray:
+def evaluate_controller(episodes: int, seed: int, steps: int | None = None, task: str = "stand",
+                        env_name: str | None = None) -> np.ndarray:
     """Returns of the noise-free controller on reset seeds seed, seed+1, ..."""
-    env_name, controller_class = TASKS[task]
-    env = make_env(env_name)
+    default_env, controller_class = TASKS[task]
+    env = make_env(env_name or default_env)
     controller = controller_class()
     returns = np.array([run_episode(env, controller, seed + i, steps=steps)["return"] for i in range(episodes)])
     env.close()
@@ -86,6 +87,8 @@ def evaluate_controller(episodes: int, seed: int, steps: int | None = None, task
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", choices=sorted(TASKS), default="stand", help="stand: h1-stand, walk: h1-walk")
+    p.add_argument("--env", help="record in this env instead of the task's, e.g. h1-walk-last-action (the same task "
+                                 "with more observation terms after qpos and qvel, which the controllers read)")
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--seed", type=int, default=0, help="noise levels, noise and reset seeds")
     p.add_argument("--noise-min", type=float, default=0.0, help="rad")
@@ -97,14 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     started = time.time()
-    data, records = collect(args.episodes, args.seed, args.noise_min, args.noise_max, args.steps, args.task)
+    data, records = collect(args.episodes, args.seed, args.noise_min, args.noise_max, args.steps, args.task, args.env)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **data)
     returns = np.array([r["return"] for r in records])
     terminated = sum(r["terminated"] for r in records)
     summary = {
-        "env": TASKS[args.task][0],
+        "env": args.env or TASKS[args.task][0],
         "controller": f"dptrain.controllers.{TASKS[args.task][1].__name__} (default gains)",
         "command": "python trainer/scripts/collect_stand_data.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "episodes": args.episodes, "seed": args.seed, "transitions": int(len(data["rewards"])),
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         "episodes_detail": records,
     }
     if args.eval_episodes > 0:
-        clean = evaluate_controller(args.eval_episodes, args.eval_seed, args.steps, args.task)
+        clean = evaluate_controller(args.eval_episodes, args.eval_seed, args.steps, args.task, args.env)
         summary["controller_noise_free"] = {"episodes": args.eval_episodes,
                                             "seeds": f"{args.eval_seed}..{args.eval_seed + args.eval_episodes - 1}",
                                             "return_mean": float(clean.mean()), "return_std": float(clean.std()),

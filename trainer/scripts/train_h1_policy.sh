@@ -11,19 +11,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 task=${1:?usage: train_h1_policy.sh stand|walk [RUN_DIR] [OUT_DIR]}
+# per task: the env the data is recorded in (its observation terms are the policy's) and the noise level
 case "$task" in
-  stand) noise_max=0.1 ;;   # the largest joint-target noise the stand controller survives every episode
-  walk) noise_max=0.02 ;;   # the walking controller falls in most episodes at 0.05 (controllers/walk.py)
+  stand) env=h1-stand; noise_max=0.1 ;;   # the largest joint-target noise the controller survives every episode
+  walk) env=h1-walk-last-action; noise_max=0.04 ;;   # half the episodes fall at 0.04 (controllers/walk.py)
   *) echo "unknown task $task (stand or walk)" >&2; exit 2 ;;
 esac
 run_dir=${2:-runs/h1-$task-dql}
 out=${3:-models/h1-$task}
 python=${DPTRAIN_PYTHON:-.venv/bin/python}
-data=runs/data/h1-$task-ctrl.npz
+data=runs/data/$env-ctrl.npz
 
 [ -x "$python" ] || bash scripts/setup.sh
 if [ ! -f "$data" ]; then
-  "$python" trainer/scripts/collect_stand_data.py --task "$task" --episodes 200 --seed 0 --noise-max "$noise_max" --out "$data"
+  "$python" trainer/scripts/collect_stand_data.py --task "$task" --env "$env" --episodes 200 --seed 0 --noise-max "$noise_max" --out "$data"
 fi
 resume=()
 [ -f "$run_dir/checkpoint.pt" ] && resume=(--resume)

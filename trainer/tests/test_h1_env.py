@@ -458,3 +458,18 @@ def test_make_env_and_deployment_info():
     gym_env = gym.make("H1BalanceSimple-v0")
     assert gym_env.observation_space.shape == (64,)
     assert deployment_info("H1BalanceSimple-v0", gym_env)["task"] == "h1-balance_simple"
+
+
+def test_walk_variant_observes_the_last_action():
+    env = make_env("h1-walk-last-action")
+    info = deployment_info("h1-walk-last-action", env)
+    assert info["task"] == "h1-walk"  # the runtime evaluates it on walk's reward
+    assert [t["name"] for t in info["observation_terms"]] == ["qpos", "qvel", "last_action"]
+    obs, _ = env.reset(seed=0)
+    assert obs.shape == (70,) and np.all(obs[51:] == 0)
+    action = np.linspace(-0.5, 0.5, 19)
+    obs, reward, *_ = env.step(action)
+    np.testing.assert_array_equal(obs[51:], action)
+    plain = make_env("h1-walk")
+    plain_obs, _ = plain.reset(seed=0)
+    assert plain.step(action)[1] == reward  # the same task: the extra term changes nothing else

@@ -15,6 +15,10 @@ CUSTOM_ENVS = {"bandit": ContextualBandit}
 
 # The simulated H1 (HumanoidBench's tasks): make_env names h1-stand, h1-walk, h1-run, h1-balance_simple.
 H1_TASKS = {"h1-stand": "stand", "h1-walk": "walk", "h1-run": "run", "h1-balance_simple": "balance_simple"}
+# Variants: a task with other observation terms than HumanoidBench's (qpos, qvel). h1-walk-last-action adds
+# the action applied at the last step: the walking controller the walk data comes from carries a gait clock
+# (controllers/walk.py), which its last targets reveal and the state alone does not.
+H1_ENV_VARIANTS = {"h1-walk-last-action": ("h1-walk", ("qpos", "qvel", "last_action"))}
 H1_GYM_IDS = {"H1Stand-v0": "stand", "H1Walk-v0": "walk", "H1Run-v0": "run", "H1BalanceSimple-v0": "balance_simple"}
 
 for _gym_id, _task in H1_GYM_IDS.items():
@@ -25,9 +29,12 @@ for _gym_id, _task in H1_GYM_IDS.items():
 def make_env(name: str, seed: int | None = None, **env_kwargs) -> gym.Env:
     """A Gymnasium env with actions rescaled to [-1, 1]; seeds its action space for reproducible warm-up.
     env_kwargs go to the H1 env (model_path, obs_terms, velocity_command, ...)."""
-    if name in H1_TASKS:
+    if name in H1_TASKS or name in H1_ENV_VARIANTS:
         from .h1 import H1Env  # imports mujoco only when an H1 env is asked for
 
+        if name in H1_ENV_VARIANTS:
+            name, terms = H1_ENV_VARIANTS[name]
+            env_kwargs = {"obs_terms": terms, **env_kwargs}
         env = H1Env(H1_TASKS[name], **env_kwargs)
     else:
         env = CUSTOM_ENVS[name]() if name in CUSTOM_ENVS else gym.make(name)
@@ -63,6 +70,8 @@ def _h1_deployment_info(name: str, env: gym.Env) -> dict:
 
 def deployment_info(name: str, env: gym.Env) -> dict:
     """The robot, task, observation terms and action mapping of an env, for the manifest."""
+    if name in H1_ENV_VARIANTS:
+        return _h1_deployment_info(H1_ENV_VARIANTS[name][0], env)
     if name in H1_TASKS or name in H1_GYM_IDS:
         return _h1_deployment_info(name if name in H1_TASKS else f"h1-{H1_GYM_IDS[name]}", env)
     obs_dim = int(np.prod(env.observation_space.shape))
