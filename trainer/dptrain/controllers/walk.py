@@ -32,8 +32,7 @@ Gait (all targets through the position servos, HumanoidBench's gains):
 * **Foot placement (Raibert)**, recomputed every control step from the current COM state:
       x = x_com + vx T/2 + kx (vx - v_des) + foot_x_offset
       y = y_com + side half_width + ky vy      (at least min_width from the stance foot)
-  A LIP deadbeat rule (`raibert=False`, lip_height / cop_x / speed_gain / lateral_gain) is kept but
-  was not better; those four gains only matter with it.
+  (A linear-inverted-pendulum deadbeat placement was tried first and did worse.)
 * Torso joint and arms: 0.
 
 The defaults came from a random local search (runs/scratch, not shipped) over the gains on 3 seeds x
@@ -87,12 +86,7 @@ class WalkGains:
     lift: float = 0.04             # swing foot clearance (m)
     half_width: float = 0.1        # nominal lateral foot offset from the COM path (m)
     min_width: float = 0.1212      # swing foot at least this far (y) from the stance foot
-    speed_gain: float = 0.1351     # blend of the next touchdown speed towards the desired speed
-    lateral_gain: float = 0.3543   # same for the lateral touchdown velocity
-    foot_x_offset: float = -0.0478 # ankle placed this far ahead of the LIP's point foot
-    cop_x: float = 0.0418          # the LIP's point foot: this far ahead of the stance ankle
-    lip_height: float = 0.8        # COM height of the linear inverted pendulum
-    raibert: bool = True           # foot placement rule: Raibert's (else the LIP deadbeat rule)
+    foot_x_offset: float = -0.0478 # added to the placement's x (m)
     kx: float = 0.1454             # Raibert gains: s per (m/s) of speed error, lateral velocity
     ky: float = 0.2506
     touchdown_z: float = 0.015     # the stance switches once the swing ankle is this low (after T) ...
@@ -215,7 +209,6 @@ class WalkController:
         s = self.state(obs)
         dt = CONTROL_DT
         t = self.time
-        omega = np.sqrt(GRAVITY / g.lip_height)
         v_des = g.speed * min(1.0, max(0.0, t - g.start_time) / g.ramp_time)
         R_des = _rot_y(g.lean)  # desired pelvis frame: yaw 0, pitched forward by `lean`
         target = np.zeros(NUM_JOINTS)
@@ -251,7 +244,6 @@ class WalkController:
         else:
             st, sw = self.stance, 1 - self.stance
             T = g.step_time
-            t_rem = max(T - self.phase, 0.0)
             # stance leg: hold the pelvis at height and in the desired orientation over the stance ankle
             a = s["ankle"][st]
             hip = s["hip"][st]
@@ -261,29 +253,9 @@ class WalkController:
             self._leg_targets(target, st, hip + (a - hip_des), hip, R_des, foot_yaw, 0.0)
             self._support(target, st, 1.0)
 
-            # LIP prediction of the COM at touchdown, about the stance foot's point of support
-            foot = a + np.array([g.cop_x, 0.0, 0.0])
-            rel, v = (com - foot)[:2], vel[:2]
-            c, sh = np.cosh(omega * t_rem), np.sinh(omega * t_rem)
-            rel_td = rel * c + v / omega * sh
-            v_td = rel * omega * sh + v * c
-            com_td = foot[:2] + rel_td
-            # foot placement: the offset x0 (COM - foot) that makes the next touchdown velocity v_target
-            cT, sT = np.cosh(omega * T), np.sinh(omega * T)
-            v_nom_y = g.half_width * omega * np.tanh(omega * T / 2)
-            # sagittal: towards the desired speed; lateral: reverse the velocity (the swing foot's side
-            # becomes the stance side, the COM swings back at the next touchdown), pulled towards the
-            # nominal magnitude of the periodic gait
-            v_target = np.array([v_td[0] + g.speed_gain * (v_des - v_td[0]),
-                                 -(v_td[1] + g.lateral_gain * (SIDE[sw] * v_nom_y - v_td[1]))])
-            if g.raibert:
-                # Raibert: from the current COM state (the target moves with the COM during the swing)
-                place = np.array([com[0] + vel[0] * T / 2 + g.kx * (vel[0] - v_des) + g.foot_x_offset,
-                                  com[1] + SIDE[sw] * g.half_width + g.ky * vel[1]])
-            else:
-                x0 = (v_target - v_td * cT) / (omega * sT)
-                place = com_td - x0
-                place[0] += g.foot_x_offset - g.cop_x
+            # Raibert: from the current COM state (the target moves with the COM during the swing)
+            place = np.array([com[0] + vel[0] * T / 2 + g.kx * (vel[0] - v_des) + g.foot_x_offset,
+                              com[1] + SIDE[sw] * g.half_width + g.ky * vel[1]])
             # keep the feet apart
             side = SIDE[sw]
             if side * (place[1] - a[1]) < g.min_width:
