@@ -16,12 +16,13 @@ import type { SimStatus } from "../src/link/dds/sim-server.ts";
 import { H1_JOINTS, H1_NUM_JOINTS } from "../src/robot/h1.ts";
 import { silentLogger } from "../src/util/log.ts";
 import { skipWithoutDds } from "./helpers/dds.ts";
+import { twice } from "./helpers/retry.ts";
 
 const skip = skipWithoutDds();
 if (skip) console.log(`# dds-sim: skipped: ${skip}`);
 const DOMAIN = 47;
 
-test("the control node drives the simulator process over DDS: remote start to hold, pose reached, robot up, L2+B e-stop", { skip, timeout: 90_000 }, async () => {
+test("the control node drives the simulator process over DDS: remote start to hold, pose reached, robot up, L2+B e-stop", { skip, timeout: 180_000 }, () => twice("dds-sim", async () => {
   const sim = spawn(process.execPath, ["--import", "tsx", "src/cli/sim.ts", "--link", "dds", "--domain", String(DOMAIN), "--interface", "lo", "--status-s", "0.2"], {
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -85,4 +86,4 @@ test("the control node drives the simulator process over DDS: remote start to ho
     sim.stdin.write("quit\n");
     await exited;
   }
-});
+}));
