@@ -61,7 +61,7 @@ import mujoco
 import numpy as np
 
 from ..envs.h1.model import CONTROL_DT, scene_path
-from ..envs.h1.robot import HB_KD, HB_KP, NUM_JOINTS, position_to_action
+from ..envs.h1.robot import HB_KD, HB_KP, JOINT_NAMES, NUM_JOINTS, position_to_action
 from .stand import GRAVITY, NQ, NV, StandController
 
 THIGH = SHANK = 0.4          # hip pitch -> knee -> ankle (m), from the MJCF
@@ -139,7 +139,6 @@ class WalkController:
         self.roll_joint = (m.joint("left_hip_roll").id, m.joint("right_hip_roll").id)
         self.mass = float(m.body_subtreemass[self.pelvis])
         self.stand = StandController(model_path=model_path)  # its ankle strategy, in double support
-        from ..envs.h1.robot import JOINT_NAMES
         self.leg_jnt = [[m.joint(JOINT_NAMES[j]).id for j in LEG_JOINTS[leg]] for leg in (LEFT, RIGHT)]
         self.reset()
 
@@ -240,7 +239,6 @@ class WalkController:
                 self._support(target, leg, 0.5)
             stand = self.stand.targets(obs)
             target[[4, 9]] = stand[[4, 9]]
-            self.state(obs)  # restore this controller's MjData for the rest of the step
         else:
             st, sw = self.stance, 1 - self.stance
             T = g.step_time
