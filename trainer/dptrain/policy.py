@@ -54,15 +54,37 @@ class Selection:
     temperature: float = 1.0
 
 
-class DiffusionPolicy(nn.Module):
+class CandidatePolicy(nn.Module):
+    """What DiffusionPolicy and ActorPolicy share: the observation normaliser and `sample` (K candidates from
+    `forward`, then the manifest's selection rule). Subclasses define `forward` and `draw_noise`."""
+
+    normalizer: Normalizer | None
+    selection: Selection
+
+    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.normalizer(obs) if self.normalizer is not None else obs
+
+    @torch.no_grad()
+    def sample(self, obs: torch.Tensor, noise: torch.Tensor | None = None, K: int | None = None,
+               u: torch.Tensor | None = None, generator: torch.Generator | None = None) -> dict:
+        """Raw observations in; the manifest's selection rule (softmax draws use u). Returns a dict of tensors."""
+        K = K or self.selection.K
+        if noise is None:
+            noise = self.draw_noise(obs.shape[0] * K, generator, obs.device)
+        _, candidates, scores = self.forward(self.normalize(obs), noise)
+        idx = select_index(scores, self.selection.rule, self.selection.temperature, u)
+        return {"action": gather_candidates(candidates, idx), "index": idx, "candidates": candidates, "scores": scores}
+
+
+class DiffusionPolicy(CandidatePolicy):
     def __init__(self, diffusion: Diffusion, critic: CriticEnsemble, selection: Selection,
                  normalizer: Normalizer | None = None):
         super().__init__()
         self.diffusion, self.critic, self.selection = diffusion, critic, selection
         self.normalizer = normalizer
 
-    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.normalizer(obs) if self.normalizer is not None else obs
+    def draw_noise(self, rows: int, generator: torch.Generator | None, device) -> torch.Tensor:
+        return self.diffusion.draw_noise(rows, generator, device)
 
     def forward(self, obs: torch.Tensor, noise: torch.Tensor):
         """The fused sampler on normalised observations; selection by argmax of the aggregated critic."""
@@ -74,17 +96,6 @@ class DiffusionPolicy(nn.Module):
         scores = aggregate(self.critic(obs_rep, x), self.selection.aggregation, self.selection.beta).reshape(B, K)
         candidates = x.reshape(B, K, A)
         return gather_candidates(candidates, scores.argmax(dim=1)), candidates, scores
-
-    @torch.no_grad()
-    def sample(self, obs: torch.Tensor, noise: torch.Tensor | None = None, K: int | None = None,
-               u: torch.Tensor | None = None, generator: torch.Generator | None = None) -> dict:
-        """Raw observations in; the manifest's selection rule (softmax draws use u). Returns a dict of tensors."""
-        K = K or self.selection.K
-        if noise is None:
-            noise = self.diffusion.draw_noise(obs.shape[0] * K, generator, obs.device)
-        _, candidates, scores = self.forward(self.normalize(obs), noise)
-        idx = select_index(scores, self.selection.rule, self.selection.temperature, u)
-        return {"action": gather_candidates(candidates, idx), "index": idx, "candidates": candidates, "scores": scores}
 
 
 @dataclass
@@ -161,7 +172,7 @@ class GaussianActor(nn.Module):
         return (normal.log_prob(u) - torch.log(1.0 - a**2 + eps)).sum(dim=-1)
 
 
-class ActorPolicy(nn.Module):
+class ActorPolicy(CandidatePolicy):
     """A deployable one-step policy: K candidates from the actor (one noise row each), scored by the critic,
     selected by the manifest's rule. `forward` has the fused sampler's outputs (for tests and verification);
     what gets exported is the actor graph and the critic graph, and the runtime does the rest."""
@@ -171,8 +182,8 @@ class ActorPolicy(nn.Module):
         super().__init__()
         self.actor, self.critic, self.selection, self.normalizer = actor, critic, selection, normalizer
 
-    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.normalizer(obs) if self.normalizer is not None else obs
+    def draw_noise(self, rows: int, generator: torch.Generator | None, device) -> torch.Tensor:
+        return torch.randn(rows, self.actor.act_dim, generator=generator, device=device)
 
     def forward(self, obs: torch.Tensor, noise: torch.Tensor):
         """Normalised observations [B, O], noise [B*K, A] -> action [B, A], candidates [B, K, A], scores [B, K]."""
@@ -183,16 +194,6 @@ class ActorPolicy(nn.Module):
         scores = aggregate(self.critic(obs_rep, x), self.selection.aggregation, self.selection.beta).reshape(B, K)
         candidates = x.reshape(B, K, -1)
         return gather_candidates(candidates, scores.argmax(dim=1)), candidates, scores
-
-    @torch.no_grad()
-    def sample(self, obs: torch.Tensor, noise: torch.Tensor | None = None, K: int | None = None,
-               u: torch.Tensor | None = None, generator: torch.Generator | None = None) -> dict:
-        K = K or self.selection.K
-        if noise is None:
-            noise = torch.randn(obs.shape[0] * K, self.actor.act_dim, generator=generator, device=obs.device)
-        _, candidates, scores = self.forward(self.normalize(obs), noise)
-        idx = select_index(scores, self.selection.rule, self.selection.temperature, u)
-        return {"action": gather_candidates(candidates, idx), "index": idx, "candidates": candidates, "scores": scores}
 
 
 @dataclass
