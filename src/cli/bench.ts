@@ -57,7 +57,9 @@ function trainerPython(): string {
 
 /** A digest of the trainer's sources: cached exports made by another version of the trainer are stale (a cache
  * from before the restructured sampler once made the bench time the old graph under the new graph's name). */
+let digest: string | undefined; // the sources do not change during a bench run: read them once
 function trainerDigest(): string {
+  if (digest) return digest;
   const dir = resolve("trainer/dptrain");
   const hash = createHash("sha256");
   const walk = (d: string): void => {
@@ -68,18 +70,19 @@ function trainerDigest(): string {
     }
   };
   walk(dir);
-  return hash.digest("hex").slice(0, 16);
+  digest = hash.digest("hex").slice(0, 16);
+  return digest;
 }
 
 /** Run the trainer's exporter into `dir` unless `dir` holds an export by this version of the trainer. */
 function cachedExport(dir: string, marker: string, args: string[]): void {
   const stamp = join(dir, ".trainer-digest");
-  const digest = trainerDigest();
-  if (existsSync(join(dir, marker)) && existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return;
+  const current = trainerDigest();
+  if (existsSync(join(dir, marker)) && existsSync(stamp) && readFileSync(stamp, "utf8") === current) return;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   execFileSync(trainerPython(), ["-W", "ignore", ...args], { stdio: ["ignore", "ignore", "inherit"] });
-  writeFileSync(stamp, digest);
+  writeFileSync(stamp, current);
 }
 
 /** An untrained package exported by the trainer and cached: of the given sizes, or (env) with the
