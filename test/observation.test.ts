@@ -36,6 +36,11 @@ test("the builder lays terms out in manifest order and checks them up front", ()
   assert.ok(Math.abs(out[22] - 1) < 1e-6 && Math.abs(out[23]) < 1e-6, "a quarter period: sin 1, cos 0");
   assert.deepEqual(Array.from(out.slice(24)), [0.5, -0.5]);
 
+  const clock = new ObservationBuilder([{ name: "time_since_start", size: 1, sim_only: false, params: { horizon_s: 2 } }]);
+  const t = new Float32Array(1);
+  const at = (timeS: number) => (clock.build({ state, lastAction: [], velocityCommand: [0, 0, 0], timeS }, t), t[0]);
+  assert.deepEqual([at(0), at(0.5), at(2), at(7)], [0, 0.25, 1, 1], "t / horizon, saturating at 1");
+  assert.throws(() => new ObservationBuilder([{ name: "time_since_start", size: 1, sim_only: false, params: { horizon_s: 0 } }]), /invalid horizon_s 0/);
   assert.throws(() => new ObservationBuilder([{ name: "lidar", size: 3, sim_only: false }]), /unknown observation term "lidar"/);
   assert.throws(() => new ObservationBuilder([{ name: "gait_phase", size: 2, sim_only: false, params: { period: 1 } }]), /has no parameter "period"/);
   assert.throws(() => new ObservationBuilder([{ name: "gait_phase", size: 2, sim_only: false, params: { period_s: -1 } }]), /invalid period_s -1/);

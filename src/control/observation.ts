@@ -112,15 +112,25 @@ export const OBSERVATION_TERMS: Record<string, TermDefinition> = {
       out[at + 1] = Math.cos(phase);
     },
   },
+  // min(t / horizon, 1): what a policy needs to know of the clock during its start-up, constant afterwards
+  time_since_start: {
+    simOnly: false,
+    size: 1,
+    write: (s, out, at, term) => {
+      out[at] = Math.min(s.timeS / Number(term.params?.horizon_s ?? DEFAULT_START_HORIZON_S), 1);
+    },
+  },
 };
 
 export const DEFAULT_GAIT_PERIOD_S = 0.8;
+export const DEFAULT_START_HORIZON_S = 2.5;
 
 /** The params a term understands (the trainer's names, dptrain/envs/h1/observations.py), checked up front. */
 const PARAMS: Record<string, (value: unknown) => boolean> = {
   "joint_positions.offset": (v) => Array.isArray(v) && v.length === H1_NUM_JOINTS && v.every(Number.isFinite),
   "velocity_command.default": (v) => Array.isArray(v) && v.length === 3 && v.every(Number.isFinite),
   "gait_phase.period_s": (v) => typeof v === "number" && v > 0,
+  "time_since_start.horizon_s": (v) => typeof v === "number" && v > 0,
 };
 
 function checkParams(term: ObservationTerm): void {

@@ -45,11 +45,18 @@ class ReplayBuffer:
 
     @classmethod
     def from_dataset(cls, path: str) -> "ReplayBuffer":
-        with np.load(path) as f:
-            missing = [k for k in FIELDS if k not in f]
-            if missing:
-                raise ValueError(f"{path}: dataset lacks {missing}; expected arrays {FIELDS}")
-            arrays = {k: np.asarray(f[k], np.float32) for k in FIELDS}
+        """One .npz, or several separated by commas (concatenated: e.g. a controller's data and a DAgger round's)."""
+        parts = []
+        for one in path.split(","):
+            with np.load(one) as f:
+                missing = [k for k in FIELDS if k not in f]
+                if missing:
+                    raise ValueError(f"{one}: dataset lacks {missing}; expected arrays {FIELDS}")
+                parts.append({k: np.asarray(f[k], np.float32) for k in FIELDS})
+            if parts[-1]["observations"].shape[1:] != parts[0]["observations"].shape[1:] or \
+                    parts[-1]["actions"].shape[1:] != parts[0]["actions"].shape[1:]:
+                raise ValueError(f"{one}: observation/action sizes differ from the first dataset's in {path}")
+        arrays = {k: np.concatenate([p[k] for p in parts]) for k in FIELDS}
         n, obs_dim = arrays["observations"].shape
         buf = cls(obs_dim, arrays["actions"].shape[1], n)
         for k, v in arrays.items():

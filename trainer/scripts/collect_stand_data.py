@@ -8,6 +8,10 @@
 --task stand (the default) runs StandController on h1-stand, --task walk WalkController on h1-walk
 (dptrain/controllers/walk.py; its gait clock is reset at every episode start by run_episode).
 
+--guest RUN_DIR hands a share of the steps (--guest-share) to a trained policy and records only the
+controller's: data from the states the policy's own errors lead to, with the controller's corrections
+(a DAgger round whose transitions really happened). docs/results/policies.md has what it gave for walk.
+
 Writes the trainer's dataset format (docs/datasets.md: observations, actions in [-1, 1] as executed,
 rewards, next_observations, terminals = 1.0 only where the episode terminated, never on the time limit)
 plus OUT.json with what was run and the behaviour's returns, and prints the returns of the noisy
@@ -52,8 +56,24 @@ TASKS = {  # --task: (env, controller class)
 DATA_SEED_BASE = 1_000_000  # reset seeds of the data episodes: far from evaluation seeds (0.., 10000.., 20000..)
 
 
+def checkpoint_policy(run_dir: str, samples: int, seed: int):
+    """obs -> action of a trained run's policy (best.pt, else checkpoint.pt): best of `samples` by Q."""
+    import torch
+
+    from dptrain.export import load_checkpoint_policy
+
+    policy, _, _ = load_checkpoint_policy(run_dir)
+    torch.manual_seed(seed)
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return policy.sample(torch.as_tensor(obs, dtype=torch.float32)[None], K=samples)["action"][0].numpy()
+    return act
+
+
 def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps: int | None = None,
-            task: str = "stand", env_name: str | None = None) -> tuple[dict, list[dict]]:
+            task: str = "stand", env_name: str | None = None, guest=None, guest_share: float = 0.0
+            ) -> tuple[dict, list[dict]]:
     """The transitions of `episodes` noisy controller episodes and one record per episode."""
     default_env, controller_class = TASKS[task]
     env = make_env(env_name or default_env)
@@ -64,11 +84,13 @@ def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps:
     for i in range(episodes):
         sigma = float(rng.uniform(noise_min, noise_max))
         reset_seed = DATA_SEED_BASE + seed * 100_000 + i
-        ep = run_episode(env, controller, reset_seed, noise_std=sigma, rng=rng, steps=steps, record=True)
-        for k in FIELDS:
-            parts[k].append(ep["transitions"][k])
+        ep = run_episode(env, controller, reset_seed, noise_std=sigma, rng=rng, steps=steps, record=True,
+                         guest=guest, guest_share=guest_share)
+        if len(ep["transitions"]["rewards"]):  # with a guest, an episode may have no controller step
+            for k in FIELDS:
+                parts[k].append(ep["transitions"][k])
         records.append({"episode": i, "reset_seed": reset_seed, "noise_std": sigma, "return": ep["return"],
-                        "length": ep["length"], "terminated": ep["terminated"]})
+                        "length": ep["length"], "terminated": ep["terminated"], "guest_steps": ep["guest_steps"]})
     env.close()
     return {k: np.concatenate(v) for k, v in parts.items()}, records
 
@@ -96,11 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, help="cap on steps per episode (tests); default the env's 1000")
     p.add_argument("--eval-episodes", type=int, default=20, help="noise-free controller episodes to report")
     p.add_argument("--eval-seed", type=int, default=20_000, help="their reset seeds (default: the export's)")
+    p.add_argument("--guest", metavar="RUN_DIR", help="a trained run whose policy takes a share of the steps (not "
+                                                      "recorded); the data holds the controller's corrections from "
+                                                      "where the policy takes the robot")
+    p.add_argument("--guest-share", type=float, default=0.5, help="probability that a step is the guest's")
+    p.add_argument("--guest-samples", type=int, default=50, help="the guest's candidates per step (best by Q)")
     p.add_argument("--out", required=True, help=".npz to write (keep datasets under runs/, not in the repository)")
     args = p.parse_args(argv)
 
     started = time.time()
-    data, records = collect(args.episodes, args.seed, args.noise_min, args.noise_max, args.steps, args.task, args.env)
+    guest = checkpoint_policy(args.guest, args.guest_samples, args.seed) if args.guest else None
+    data, records = collect(args.episodes, args.seed, args.noise_min, args.noise_max, args.steps, args.task, args.env,
+                            guest, args.guest_share if guest else 0.0)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **data)
@@ -111,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "controller": f"dptrain.controllers.{TASKS[args.task][1].__name__} (default gains)",
         "command": "python trainer/scripts/collect_stand_data.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "episodes": args.episodes, "seed": args.seed, "transitions": int(len(data["rewards"])),
+        "guest": {"run": args.guest, "share": args.guest_share, "samples": args.guest_samples} if guest else None,
         "noise": {"model": "per-episode sigma ~ U(noise_min, noise_max) rad; white Gaussian on every joint target",
                   "noise_min": args.noise_min, "noise_max": args.noise_max},
         "behaviour": {"return_mean": float(returns.mean()), "return_std": float(returns.std()),

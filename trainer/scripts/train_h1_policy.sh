@@ -14,7 +14,7 @@ task=${1:?usage: train_h1_policy.sh stand|walk [RUN_DIR] [OUT_DIR]}
 # per task: the env the data is recorded in (its observation terms are the policy's) and the noise level
 case "$task" in
   stand) env=h1-stand; noise_max=0.1 ;;   # the largest joint-target noise the controller survives every episode
-  walk) env=h1-walk-last-action; noise_max=0.04 ;;   # half the episodes fall at 0.04 (controllers/walk.py)
+  walk) env=h1-walk-clock; noise_max=0.04 ;;   # half the episodes fall at 0.04 (controllers/walk.py)
   *) echo "unknown task $task (stand or walk)" >&2; exit 2 ;;
 esac
 run_dir=${2:-runs/h1-$task-dql}

@@ -56,3 +56,12 @@ def test_replay_ring_and_dataset_roundtrip(tmp_path):
     np.savez(tmp_path / "bad.npz", observations=np.zeros((2, 2)))
     with pytest.raises(ValueError, match="dataset lacks"):
         ReplayBuffer.from_dataset(str(tmp_path / "bad.npz"))
+    # several files, comma separated: concatenated in order; sizes must agree
+    both = ReplayBuffer.from_dataset(f"{path},{path}")
+    assert both.size == 6
+    np.testing.assert_array_equal(both.data["rewards"], np.tile(buf.data["rewards"], 2))
+    wide = ReplayBuffer(3, 1, capacity=1)
+    wide.add([0, 0, 0], [0.0], 0.0, [0, 0, 0], False)
+    wide.save_dataset(str(tmp_path / "wide.npz"))
+    with pytest.raises(ValueError, match="sizes differ"):
+        ReplayBuffer.from_dataset(f"{path},{tmp_path / 'wide.npz'}")

@@ -27,7 +27,8 @@ needs_hb = pytest.mark.skipif(
 HB_DOCUMENTED_HOME_ACTION = [0, 0, -0.0335, -0.0823, -0.3237, 0, 0, -0.0335, -0.0823, -0.3237, 0, 0, -0.8029,
                              -0.5478, -0.3523, 0, 0.8029, 0.5478, -0.3523]
 REAL_ROBOT_TERMS = ["projected_gravity", "imu_angular_velocity", "projected_gravity_pelvis", "angular_velocity_pelvis",
-                    "joint_positions", "joint_velocities", "last_action", "velocity_command", "gait_phase"]
+                    "joint_positions", "joint_velocities", "last_action", "velocity_command", "gait_phase",
+                    "time_since_start"]
 
 
 def hb_model(task: str) -> Path:
@@ -396,7 +397,7 @@ def test_real_robot_terms():
     sizes = dict(zip(REAL_ROBOT_TERMS, env.layout.sizes))
     assert sizes == {"projected_gravity": 3, "imu_angular_velocity": 3, "projected_gravity_pelvis": 3,
                      "angular_velocity_pelvis": 3, "joint_positions": 19, "joint_velocities": 19, "last_action": 19,
-                     "velocity_command": 3, "gait_phase": 2}
+                     "velocity_command": 3, "gait_phase": 2, "time_since_start": 1}
     offsets = dict(zip(REAL_ROBOT_TERMS, np.cumsum([0, *env.layout.sizes[:-1]])))
 
     def part(obs, name):
@@ -405,6 +406,7 @@ def test_real_robot_terms():
     obs, _ = env.reset(seed=0)
     np.testing.assert_array_equal(part(obs, "last_action"), np.zeros(19))
     np.testing.assert_array_equal(part(obs, "gait_phase"), [0.0, 1.0])
+    np.testing.assert_array_equal(part(obs, "time_since_start"), [0.0])
     np.testing.assert_array_equal(part(obs, "velocity_command"), [1.0, 0.0, 0.0])
     a = np.clip(HOME_ACTION + 0.1, -1, 1)
     for k in range(1, 4):
@@ -416,6 +418,7 @@ def test_real_robot_terms():
     np.testing.assert_array_equal(part(obs, "imu_angular_velocity"), s.imu_gyro)
     phase = 2 * np.pi * 3 * 0.02 / 0.8
     np.testing.assert_allclose(part(obs, "gait_phase"), [np.sin(phase), np.cos(phase)], atol=1e-12)
+    np.testing.assert_allclose(part(obs, "time_since_start"), [3 * 0.02 / 2.5], atol=1e-12)
     assert env.observation_space.shape == (sum(sizes.values()),)
 
     assert np.array_equal(H1Env("run", obs_terms=["velocity_command"]).reset()[0], [5.0, 0, 0])
@@ -426,6 +429,9 @@ def test_real_robot_terms():
     env.reset(seed=0)
     obs, *_ = env.step(HOME_ACTION)
     np.testing.assert_allclose(obs, [np.sin(2 * np.pi * 0.02 / 0.5), np.cos(2 * np.pi * 0.02 / 0.5)], atol=1e-12)
+    env = H1Env("stand", obs_terms=[{"name": "time_since_start", "params": {"horizon_s": 0.05}}])
+    env.reset(seed=0)
+    assert [env.step(HOME_ACTION)[0][0] for _ in range(4)] == pytest.approx([0.4, 0.8, 1.0, 1.0])  # saturates
     with pytest.raises(ValueError, match="unknown observation term"):
         H1Env("stand", obs_terms=["base_height"])
     with pytest.raises(ValueError, match="no params"):

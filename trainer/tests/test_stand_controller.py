@@ -93,6 +93,31 @@ def test_terminals_mark_termination_only(env):
     assert cut["transitions"]["terminals"].sum() == 0.0
 
 
+def test_a_guest_takes_steps_that_are_executed_but_not_recorded(env, controller):
+    guest_action = np.clip(HOME_ACTION + 0.05, -1, 1)
+    seen = []
+
+    def guest(obs):
+        seen.append(obs.copy())
+        return guest_action
+
+    ep = run_episode(env, controller, seed=5, steps=60, record=True, guest=guest, guest_share=0.5,
+                     rng=np.random.default_rng(0))
+    t = ep["transitions"]
+    assert ep["length"] == 60 and 15 < ep["guest_steps"] < 45 and len(seen) == ep["guest_steps"]
+    assert len(t["rewards"]) == 60 - ep["guest_steps"]
+    assert not any(np.array_equal(a, guest_action.astype(np.float32)) for a in t["actions"])
+    # every recorded step starts where the last one ended, unless a guest step came between
+    chained = [np.array_equal(t["next_observations"][i], t["observations"][i + 1]) for i in range(len(t["rewards"]) - 1)]
+    assert sum(not c for c in chained) > 0 and sum(chained) > 0
+    # no guest share: the plain controller episode
+    a = run_episode(env, controller, seed=5, steps=60, record=True, guest=guest, guest_share=0.0,
+                    rng=np.random.default_rng(0))
+    b = run_episode(env, controller, seed=5, steps=60, record=True)
+    np.testing.assert_array_equal(a["transitions"]["actions"], b["transitions"]["actions"])
+    assert a["guest_steps"] == 0
+
+
 def test_collector_writes_a_valid_dataset(tmp_path):
     collector = load_collector()
     out = tmp_path / "stand.npz"
@@ -113,3 +138,24 @@ def test_collector_writes_a_valid_dataset(tmp_path):
     with np.load(out) as a, np.load(out2) as b:
         for k in a.files:
             np.testing.assert_array_equal(a[k], b[k])
+
+
+def test_collector_hands_steps_to_a_trained_policy(tmp_path):
+    from dptrain.algos import diffusion_ql
+
+    collector = load_collector()
+    data = tmp_path / "stand.npz"
+    collector.main(["--episodes", "2", "--steps", "30", "--eval-episodes", "0", "--out", str(data)])
+    cfg = diffusion_ql.DiffusionQLConfig(dataset=str(data), env="h1-stand", seed=0, total_steps=20, batch_size=16,
+                                         hidden=32, critic_hidden=32, eval_interval=20, eval_episodes=1,
+                                         checkpoint_interval=20, log_interval=20, threads=1)
+    diffusion_ql.train(cfg, str(tmp_path / "run"))
+    out = tmp_path / "guest.npz"
+    assert collector.main(["--episodes", "2", "--steps", "30", "--eval-episodes", "0", "--guest", str(tmp_path / "run"),
+                           "--guest-share", "0.5", "--guest-samples", "4", "--out", str(out)]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["guest"] == {"run": str(tmp_path / "run"), "share": 0.5, "samples": 4}
+    guest_steps = sum(e["guest_steps"] for e in meta["episodes_detail"])
+    lengths = sum(e["length"] for e in meta["episodes_detail"])
+    assert 0 < guest_steps < lengths and meta["transitions"] == lengths - guest_steps
+    assert ReplayBuffer.from_dataset(f"{data},{out}").size == 60 + meta["transitions"]

@@ -131,10 +131,16 @@ class StandController:
 
 
 def run_episode(env, controller, seed: int, noise_std: float = 0.0, rng: np.random.Generator | None = None,
-                steps: int | None = None, record: bool = False) -> dict:
+                steps: int | None = None, record: bool = False, guest=None, guest_share: float = 0.0) -> dict:
     """One episode of `controller` on `env` (reset with `seed`), with Gaussian joint-space noise of
     `noise_std` rad added to every target (see scripts/collect_stand_data.py). Returns the return, the
-    length, whether it terminated, and with `record` the transitions (actions as executed, clipped)."""
+    length, whether it terminated, and with `record` the transitions (actions as executed, clipped).
+
+    With a `guest` (obs -> action, e.g. a trained policy), each step is the guest's with probability
+    `guest_share`: the controller still sees every observation (its clock runs on), the guest's action
+    is executed as it is, and only the controller's steps are recorded. So the data holds the
+    controller's corrections from the states its imitation drifts into (DAgger's idea, with transitions
+    that really happened)."""
     from ..envs.h1.robot import JOINT_HIGH, JOINT_LOW
 
     half_range = (JOINT_HIGH - JOINT_LOW) / 2  # rad per unit of action
@@ -144,21 +150,26 @@ def run_episode(env, controller, seed: int, noise_std: float = 0.0, rng: np.rand
     total, n, terminated = 0.0, 0, False
     rows: dict[str, list] = {k: [] for k in ("observations", "actions", "rewards", "next_observations", "terminals")}
     limit = steps or 10**9
+    guest_steps = 0
     while n < limit:
         action = controller(obs)
-        if noise_std > 0:
+        hosted = guest is None or rng.random() >= guest_share
+        if not hosted:
+            action = guest(obs)
+            guest_steps += 1
+        elif noise_std > 0:
             action = action + noise_std * rng.standard_normal(NUM_JOINTS) / half_range
         action = np.clip(action, -1.0, 1.0)
         next_obs, reward, terminated, truncated, _ = env.step(action)
         total += reward
         n += 1
-        if record:
+        if record and hosted:
             for k, v in zip(rows, (obs, action, reward, next_obs, float(terminated))):
                 rows[k].append(v)
         obs = next_obs
         if terminated or truncated:
             break
-    out = {"return": total, "length": n, "terminated": bool(terminated)}
+    out = {"return": total, "length": n, "terminated": bool(terminated), "guest_steps": guest_steps}
     if record:
         out["transitions"] = {k: np.asarray(v, np.float32) for k, v in rows.items()}
     return out

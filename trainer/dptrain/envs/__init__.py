@@ -17,8 +17,13 @@ CUSTOM_ENVS = {"bandit": ContextualBandit}
 H1_TASKS = {"h1-stand": "stand", "h1-walk": "walk", "h1-run": "run", "h1-balance_simple": "balance_simple"}
 # Variants: a task with other observation terms than HumanoidBench's (qpos, qvel). h1-walk-last-action adds
 # the action applied at the last step: the walking controller the walk data comes from carries a gait clock
-# (controllers/walk.py), which its last targets reveal and the state alone does not.
-H1_ENV_VARIANTS = {"h1-walk-last-action": ("h1-walk", ("qpos", "qvel", "last_action"))}
+# (controllers/walk.py), which its last targets reveal and the state alone does not. h1-walk-clock adds the
+# time since the start too (saturating at 2.5 s): the controller's weight shift and speed ramp are
+# time-driven, and standing still at 0.2 s and at 0.6 s looks the same otherwise.
+H1_ENV_VARIANTS = {
+    "h1-walk-last-action": ("h1-walk", ("qpos", "qvel", "last_action")),
+    "h1-walk-clock": ("h1-walk", ("qpos", "qvel", "last_action", "time_since_start")),
+}
 H1_GYM_IDS = {"H1Stand-v0": "stand", "H1Walk-v0": "walk", "H1Run-v0": "run", "H1BalanceSimple-v0": "balance_simple"}
 
 for _gym_id, _task in H1_GYM_IDS.items():

@@ -18,6 +18,7 @@ from .robot import HOME_Q, NUM_JOINTS, TORSO_INDEX
 
 DEFAULT_TERMS = ("qpos", "qvel")  # HumanoidBench's observation: concat(qpos, qvel) of the whole model
 DEFAULT_GAIT_PERIOD_S = 0.8
+DEFAULT_START_HORIZON_S = 2.5  # time_since_start saturates here (the walk controller's start and speed ramp: 2.3 s)
 
 
 @dataclass
@@ -67,6 +68,11 @@ def _gait_phase(inp: ObservationInput, params: dict) -> np.ndarray:
     return np.array([np.sin(phase), np.cos(phase)])
 
 
+def _time_since_start(inp: ObservationInput, params: dict) -> np.ndarray:
+    # clipped, so that a policy sees the same value for the whole episode once its start-up has passed
+    return np.array([min(inp.time_s / params["horizon_s"], 1.0)])
+
+
 def _pelvis(inp: ObservationInput) -> tuple[np.ndarray, np.ndarray]:
     s = inp.state
     return imu_to_pelvis(projected_gravity(s.imu_quat), s.imu_gyro, s.q[TORSO_INDEX], s.dq[TORSO_INDEX])
@@ -86,6 +92,7 @@ TERMS: dict[str, ObservationTerm] = {t.name: t for t in [
     ObservationTerm("last_action", False, _joints(NUM_JOINTS), lambda inp, p: inp.last_action.astype(np.float64)),
     ObservationTerm("velocity_command", False, _joints(3), lambda inp, p: inp.velocity_command.astype(np.float64)),
     ObservationTerm("gait_phase", False, _joints(2), _gait_phase, {"period_s": DEFAULT_GAIT_PERIOD_S}),
+    ObservationTerm("time_since_start", False, _joints(1), _time_since_start, {"horizon_s": DEFAULT_START_HORIZON_S}),
 ]}
 
 
