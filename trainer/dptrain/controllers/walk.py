@@ -11,7 +11,8 @@ the switch itself is event-driven (after T the swing foot keeps descending until
 1.5 cm of touchdown height, at most 0.1 s longer). A policy imitating it sees the phase indirectly:
 which foot is up, and the swing foot's height, position and velocity relative to the stance foot all
 come from qpos/qvel; only the first 0.8 s (weight shift, no step yet) and the speed ramp are
-time-driven and not recoverable from a single observation.
+time-driven and not recoverable from a single observation (the env h1-walk-clock adds the time since
+the start for them).
 
 Gait (all targets through the position servos, HumanoidBench's gains):
 
