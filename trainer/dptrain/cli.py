@@ -84,10 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         env = make_env(state["env"])
         provenance = _provenance(state, argv, args.checkpoint)
         if args.eval_episodes > 0:
-            returns = evaluate(policy_actor(policy, spec.K), state["env"], args.eval_episodes, seed=EXPORT_EVAL_SEED)
+            # the sampling noise is seeded too, so that exporting again reports the same numbers
+            noise = torch.Generator().manual_seed(EXPORT_EVAL_SEED)
+            returns = evaluate(policy_actor(policy, spec.K, generator=noise), state["env"], args.eval_episodes,
+                               seed=EXPORT_EVAL_SEED)
             provenance["evaluation"] = {"env": state["env"], "episodes": args.eval_episodes, "K": spec.K,
                                         "return_mean": float(returns.mean()), "return_std": float(returns.std()),
                                         "seeds": f"{EXPORT_EVAL_SEED}..{EXPORT_EVAL_SEED + args.eval_episodes - 1}",
+                                        "noise_seed": EXPORT_EVAL_SEED,
                                         "when": "at export, on seeds not used during training"}
         manifest = export_policy(policy, spec, deployment_info(state["env"], env), args.out,
                                  args.name or _dir_name(args.out), provenance)

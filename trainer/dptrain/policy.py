@@ -71,6 +71,8 @@ class CandidatePolicy(nn.Module):
         K = K or self.selection.K
         if noise is None:
             noise = self.draw_noise(obs.shape[0] * K, generator, obs.device)
+        if u is None and generator is not None:  # a softmax rule's draw comes from the same seeded stream
+            u = torch.rand(obs.shape[0], generator=generator, device=obs.device)
         _, candidates, scores = self.forward(self.normalize(obs), noise)
         idx = select_index(scores, self.selection.rule, self.selection.temperature, u)
         return {"action": gather_candidates(candidates, idx), "index": idx, "candidates": candidates, "scores": scores}

@@ -159,3 +159,11 @@ def test_collector_hands_steps_to_a_trained_policy(tmp_path):
     lengths = sum(e["length"] for e in meta["episodes_detail"])
     assert 0 < guest_steps < lengths and meta["transitions"] == lengths - guest_steps
     assert ReplayBuffer.from_dataset(f"{data},{out}").size == 60 + meta["transitions"]
+    # the export's own evaluation is reproducible: reset seeds and sampling noise are both seeded
+    from dptrain.cli import main as dptrain
+
+    evaluations = []
+    for name in ("a", "b"):
+        assert dptrain(["export", str(tmp_path / "run"), "--out", str(tmp_path / name), "--eval-episodes", "2"]) in (0, None)
+        evaluations.append(json.loads((tmp_path / name / "policy.json").read_text())["provenance"]["evaluation"])
+    assert evaluations[0] == evaluations[1] and evaluations[0]["noise_seed"] == 20_000
