@@ -57,18 +57,15 @@ DATA_SEED_BASE = 1_000_000  # reset seeds of the data episodes: far from evaluat
 
 
 def checkpoint_policy(run_dir: str, samples: int, seed: int):
-    """obs -> action of a trained run's policy (best.pt, else checkpoint.pt): best of `samples` by Q."""
+    """obs -> action of a trained run's policy (best.pt, else checkpoint.pt): `samples` candidates, the
+    policy's selection rule, sampling noise seeded by `seed`."""
     import torch
 
+    from dptrain.common import policy_actor
     from dptrain.export import load_checkpoint_policy
 
     policy, _, _ = load_checkpoint_policy(run_dir)
-    torch.manual_seed(seed)
-
-    def act(obs: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return policy.sample(torch.as_tensor(obs, dtype=torch.float32)[None], K=samples)["action"][0].numpy()
-    return act
+    return policy_actor(policy, samples, generator=torch.Generator().manual_seed(seed))
 
 
 def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps: int | None = None,
@@ -122,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                                                       "recorded); the data holds the controller's corrections from "
                                                       "where the policy takes the robot")
     p.add_argument("--guest-share", type=float, default=0.5, help="probability that a step is the guest's")
-    p.add_argument("--guest-samples", type=int, default=50, help="the guest's candidates per step (best by Q)")
+    p.add_argument("--guest-samples", type=int, default=50, help="the guest's candidates per step (then its selection rule)")
     p.add_argument("--out", required=True, help=".npz to write (keep datasets under runs/, not in the repository)")
     args = p.parse_args(argv)
 

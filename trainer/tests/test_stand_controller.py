@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dptrain.algos import diffusion_ql
+from dptrain.cli import main as dptrain
 from dptrain.controllers import StandController, run_episode
 from dptrain.envs import make_env
 from dptrain.envs.h1 import HOME_ACTION
@@ -141,8 +143,6 @@ def test_collector_writes_a_valid_dataset(tmp_path):
 
 
 def test_collector_hands_steps_to_a_trained_policy(tmp_path):
-    from dptrain.algos import diffusion_ql
-
     collector = load_collector()
     data = tmp_path / "stand.npz"
     collector.main(["--episodes", "2", "--steps", "30", "--eval-episodes", "0", "--out", str(data)])
@@ -160,8 +160,6 @@ def test_collector_hands_steps_to_a_trained_policy(tmp_path):
     assert 0 < guest_steps < lengths and meta["transitions"] == lengths - guest_steps
     assert ReplayBuffer.from_dataset(f"{data},{out}").size == 60 + meta["transitions"]
     # the export's own evaluation is reproducible: reset seeds and sampling noise are both seeded
-    from dptrain.cli import main as dptrain
-
     evaluations = []
     for name in ("a", "b"):
         assert dptrain(["export", str(tmp_path / "run"), "--out", str(tmp_path / name), "--eval-episodes", "2"]) in (0, None)
