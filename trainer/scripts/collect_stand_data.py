@@ -12,10 +12,16 @@
 controller's: data from the states the policy's own errors lead to, with the controller's corrections
 (a DAgger round whose transitions really happened). docs/results/policies.md has what it gave for walk.
 
-Writes the trainer's dataset format (docs/datasets.md: observations, actions in [-1, 1] as executed,
-rewards, next_observations, terminals = 1.0 only where the episode terminated, never on the time limit)
-plus OUT.json with what was run and the behaviour's returns, and prints the returns of the noisy
-behaviour (the data) and of the noise-free controller.
+--labels controller records the controller's noise-free action in each visited state instead of the
+executed one (DART; with --guest, DAgger: the guest's steps are recorded too, with the controller's
+action). The next observation is still the executed action's, so a critic trained on such data sees
+the label's reward and successor up to the noise. --gain NAME=VALUE overrides one of the controller's
+gains (StandGains / WalkGains), e.g. --gain lift=0.06.
+
+Writes the trainer's dataset format (docs/datasets.md: observations, actions in [-1, 1] as executed or
+the controller's labels, rewards, next_observations, terminals = 1.0 only where the episode terminated,
+never on the time limit) plus OUT.json with what was run and the behaviour's returns, and prints the
+returns of the noisy behaviour (the data) and of the noise-free controller.
 
 Noise model: each episode i draws its own level sigma_i ~ U(noise_min, noise_max) (rad); every control
 step every joint target gets independent Gaussian noise N(0, sigma_i^2) in radians, i.e.
@@ -46,12 +52,14 @@ from pathlib import Path
 import numpy as np
 
 from dptrain.controllers import StandController, WalkController, run_episode
+from dptrain.controllers.stand import StandGains
+from dptrain.controllers.walk import WalkGains
 from dptrain.envs import make_env
 from dptrain.replay import FIELDS
 
-TASKS = {  # --task: (env, controller class)
-    "stand": ("h1-stand", StandController),
-    "walk": ("h1-walk", WalkController),
+TASKS = {  # --task: (env, controller class, its gains class)
+    "stand": ("h1-stand", StandController, StandGains),
+    "walk": ("h1-walk", WalkController, WalkGains),
 }
 DATA_SEED_BASE = 1_000_000  # reset seeds of the data episodes: far from evaluation seeds (0.., 10000.., 20000..)
 
@@ -68,13 +76,26 @@ def checkpoint_policy(run_dir: str, samples: int, seed: int):
     return policy_actor(policy, samples, generator=torch.Generator().manual_seed(seed))
 
 
+def parse_gains(task: str, overrides: list[str]):
+    """The task's gains with NAME=VALUE overrides (an unknown name or a bad number is an error)."""
+    gains_class = TASKS[task][2]
+    values = {}
+    for item in overrides:
+        name, sep, value = item.partition("=")
+        if not sep or name not in gains_class.__dataclass_fields__:
+            raise SystemExit(f"--gain {item!r}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(gains_class.__dataclass_fields__)}")
+        values[name] = float(value)
+    return gains_class(**values)
+
+
 def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps: int | None = None,
-            task: str = "stand", env_name: str | None = None, guest=None, guest_share: float = 0.0
-            ) -> tuple[dict, list[dict]]:
+            task: str = "stand", env_name: str | None = None, guest=None, guest_share: float = 0.0,
+            gains=None, labels: str = "executed") -> tuple[dict, list[dict]]:
     """The transitions of `episodes` noisy controller episodes and one record per episode."""
-    default_env, controller_class = TASKS[task]
+    default_env, controller_class, _ = TASKS[task]
     env = make_env(env_name or default_env)
-    controller = controller_class()
+    controller = controller_class(gains)
     rng = np.random.default_rng(seed)
     parts: dict[str, list] = {k: [] for k in FIELDS}
     records = []
@@ -82,7 +103,7 @@ def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps:
         sigma = float(rng.uniform(noise_min, noise_max))
         reset_seed = DATA_SEED_BASE + seed * 100_000 + i
         ep = run_episode(env, controller, reset_seed, noise_std=sigma, rng=rng, steps=steps, record=True,
-                         guest=guest, guest_share=guest_share)
+                         guest=guest, guest_share=guest_share, labels=labels)
         if len(ep["transitions"]["rewards"]):  # with a guest, an episode may have no controller step
             for k in FIELDS:
                 parts[k].append(ep["transitions"][k])
@@ -93,11 +114,11 @@ def collect(episodes: int, seed: int, noise_min: float, noise_max: float, steps:
 
 
 def evaluate_controller(episodes: int, seed: int, steps: int | None = None, task: str = "stand",
-                        env_name: str | None = None) -> np.ndarray:
+                        env_name: str | None = None, gains=None) -> np.ndarray:
     """Returns of the noise-free controller on reset seeds seed, seed+1, ..."""
-    default_env, controller_class = TASKS[task]
+    default_env, controller_class, _ = TASKS[task]
     env = make_env(env_name or default_env)
-    controller = controller_class()
+    controller = controller_class(gains)
     returns = np.array([run_episode(env, controller, seed + i, steps=steps)["return"] for i in range(episodes)])
     env.close()
     return returns
@@ -120,13 +141,18 @@ def main(argv: list[str] | None = None) -> int:
                                                       "where the policy takes the robot")
     p.add_argument("--guest-share", type=float, default=0.5, help="probability that a step is the guest's")
     p.add_argument("--guest-samples", type=int, default=50, help="the guest's candidates per step (then its selection rule)")
+    p.add_argument("--labels", choices=("executed", "controller"), default="executed",
+                   help="the recorded action: the executed (noisy) one, or the controller's own in that state")
+    p.add_argument("--gain", action="append", default=[], metavar="NAME=VALUE",
+                   help="override one of the controller's gains (repeatable), e.g. lift=0.06")
     p.add_argument("--out", required=True, help=".npz to write (keep datasets under runs/, not in the repository)")
     args = p.parse_args(argv)
 
     started = time.time()
+    gains = parse_gains(args.task, args.gain)
     guest = checkpoint_policy(args.guest, args.guest_samples, args.seed) if args.guest else None
     data, records = collect(args.episodes, args.seed, args.noise_min, args.noise_max, args.steps, args.task, args.env,
-                            guest, args.guest_share if guest else 0.0)
+                            guest, args.guest_share if guest else 0.0, gains, args.labels)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(out, **data)
@@ -134,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     terminated = sum(r["terminated"] for r in records)
     summary = {
         "env": args.env or TASKS[args.task][0],
-        "controller": f"dptrain.controllers.{TASKS[args.task][1].__name__} (default gains)",
+        "controller": f"dptrain.controllers.{TASKS[args.task][1].__name__}",
+        "gain_overrides": args.gain, "labels": args.labels,
         "command": "python trainer/scripts/collect_stand_data.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "episodes": args.episodes, "seed": args.seed, "transitions": int(len(data["rewards"])),
         "guest": {"run": args.guest, "share": args.guest_share, "samples": args.guest_samples} if guest else None,
@@ -145,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         "episodes_detail": records,
     }
     if args.eval_episodes > 0:
-        clean = evaluate_controller(args.eval_episodes, args.eval_seed, args.steps, args.task, args.env)
+        clean = evaluate_controller(args.eval_episodes, args.eval_seed, args.steps, args.task, args.env, gains)
         summary["controller_noise_free"] = {"episodes": args.eval_episodes,
                                             "seeds": f"{args.eval_seed}..{args.eval_seed + args.eval_episodes - 1}",
                                             "return_mean": float(clean.mean()), "return_std": float(clean.std()),

@@ -11,20 +11,25 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 task=${1:?usage: train_h1_policy.sh stand|walk [RUN_DIR] [OUT_DIR]}
-# per task: the env the data is recorded in (its observation terms are the policy's) and the noise level
+# per task: the env the data is recorded in (its observation terms are the policy's), the noise level and
+# how the controller runs and is recorded
 case "$task" in
-  stand) env=h1-stand; noise_max=0.1 ;;   # the largest joint-target noise the controller survives every episode
-  walk) env=h1-walk-clock; noise_max=0.04 ;;   # half the episodes fall at 0.04 (controllers/walk.py)
+  stand) env=h1-stand; noise_max=0.1; data=runs/data/h1-stand-ctrl.npz; extra=()
+    ;;  # 0.1 rad: the largest joint-target noise the controller survives every episode
+  walk) env=h1-walk-clock; noise_max=0.04; data=runs/data/h1-walk-clock-armclock.npz
+    # the controller's own actions as labels (DART), 6 cm foot clearance, its gait clock shown on the elbows
+    # (controllers/walk.py says why; docs/results/policies.md what each gave)
+    extra=(--labels controller --gain lift=0.06 --gain arm_clock=0.5) ;;
   *) echo "unknown task $task (stand or walk)" >&2; exit 2 ;;
 esac
 run_dir=${2:-runs/h1-$task-dql}
 out=${3:-models/h1-$task}
 python=${DPTRAIN_PYTHON:-.venv/bin/python}
-data=runs/data/$env-ctrl.npz
 
 [ -x "$python" ] || bash scripts/setup.sh
 if [ ! -f "$data" ]; then
-  "$python" trainer/scripts/collect_stand_data.py --task "$task" --env "$env" --episodes 200 --seed 0 --noise-max "$noise_max" --out "$data"
+  "$python" trainer/scripts/collect_stand_data.py --task "$task" --env "$env" --episodes 200 --seed 0 \
+    --noise-max "$noise_max" "${extra[@]}" --out "$data"
 fi
 resume=()
 [ -f "$run_dir/checkpoint.pt" ] && resume=(--resume)

@@ -120,6 +120,45 @@ def test_a_guest_takes_steps_that_are_executed_but_not_recorded(env, controller)
     assert a["guest_steps"] == 0
 
 
+def test_controller_labels_record_the_noise_free_action_on_every_step(env):
+    """labels="controller": the same noisy rollout, but each recorded action is what the controller
+    wanted in that state (DART), and a guest's steps are recorded too with that label (DAgger)."""
+    controller = StandController()
+    executed = run_episode(env, controller, seed=6, steps=40, noise_std=0.05, rng=np.random.default_rng(1), record=True)
+    labelled = run_episode(env, controller, seed=6, steps=40, noise_std=0.05, rng=np.random.default_rng(1), record=True,
+                           labels="controller")
+    e, c = executed["transitions"], labelled["transitions"]
+    np.testing.assert_array_equal(e["observations"], c["observations"])  # the same rollout
+    wanted = np.array([np.clip(controller(o), -1, 1) for o in c["observations"]], np.float32)
+    np.testing.assert_allclose(c["actions"], wanted, atol=1e-6)
+    assert np.abs(e["actions"] - c["actions"]).max() > 0.005  # the executed actions carried the noise
+
+    def guest(obs):
+        return HOME_ACTION
+
+    hosted = run_episode(env, controller, seed=6, steps=40, record=True, guest=guest, guest_share=0.5,
+                         rng=np.random.default_rng(2), labels="controller")
+    t = hosted["transitions"]
+    assert 0 < hosted["guest_steps"] < 40 and len(t["rewards"]) == 40
+    np.testing.assert_array_equal(t["next_observations"][:-1], t["observations"][1:])
+    np.testing.assert_allclose(t["actions"], [np.clip(controller(o), -1, 1) for o in t["observations"]], atol=1e-6)
+    with pytest.raises(ValueError, match="labels"):
+        run_episode(env, controller, seed=6, steps=1, labels="noisy")
+
+
+def test_collector_takes_gain_overrides_and_labels(tmp_path):
+    collector = load_collector()
+    out = tmp_path / "walk.npz"
+    assert collector.main(["--task", "walk", "--episodes", "1", "--steps", "20", "--eval-episodes", "0",
+                           "--gain", "lift=0.06", "--labels", "controller", "--out", str(out)]) == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["gain_overrides"] == ["lift=0.06"] and meta["labels"] == "controller"
+    assert collector.parse_gains("walk", ["lift=0.06"]).lift == 0.06
+    for bad in (["lift"], ["nonsense=1"], ["lift=high"]):
+        with pytest.raises((SystemExit, ValueError)):
+            collector.parse_gains("walk", bad)
+
+
 def test_collector_writes_a_valid_dataset(tmp_path):
     collector = load_collector()
     out = tmp_path / "stand.npz"

@@ -96,3 +96,35 @@ def test_collector_walk_task_writes_a_valid_dataset(tmp_path):
     assert np.all(np.abs(d["actions"]) <= 1.0)
     meta = json.loads(out.with_suffix(".json").read_text())
     assert meta["env"] == "h1-walk" and "WalkController" in meta["controller"]
+
+
+def test_arm_clock_shows_the_gait_clock_in_the_elbow_targets(env):
+    """With arm_clock the elbows carry theta = pi (stance + step progress) as (cos, sin): 0 in the
+    initial double support, continuous across stance switches, and the legs' targets are unchanged."""
+    from dptrain.controllers.walk import ELBOWS, WalkGains
+    from dptrain.envs.h1.robot import position_to_action
+
+    plain, clocked = WalkController(), WalkController(WalkGains(arm_clock=0.5, arm_clock_bias=0.5))
+    obs, _ = env.reset(seed=3)
+    elbows, stances = [], []
+    for _ in range(150):
+        p, q = plain.targets(obs), clocked.targets(obs)
+        np.testing.assert_array_equal(np.delete(p, ELBOWS), np.delete(q, ELBOWS))
+        assert np.all(p[list(ELBOWS)] == 0.0)
+        elbows.append(q[list(ELBOWS)])
+        stances.append(clocked.stance)
+        obs = env.step(np.clip(position_to_action(q), -1, 1))[0]
+    elbows = np.array(elbows)
+    theta = np.arctan2(elbows[:, 1] - 0.5, elbows[:, 0] - 0.5) % (2 * np.pi)
+    np.testing.assert_allclose(np.hypot(elbows[:, 0] - 0.5, elbows[:, 1] - 0.5), 0.5, atol=1e-9)
+    start = [i for i, s in enumerate(stances) if s is None]
+    np.testing.assert_allclose(theta[start], 0.0, atol=1e-9)
+    # stepping: left stance shows the upper half circle, right stance the lower
+    assert {0, 1} <= set(stances)
+    eps = 1e-9
+    for i, s in enumerate(stances):
+        upper = theta[i] <= np.pi + eps
+        lower = theta[i] >= np.pi - eps or theta[i] < eps  # 2 pi shows as 0 at the end of a right stance
+        assert (upper if s == 0 else lower) if s is not None else True, (i, s, theta[i])
+    # continuous: the elbow targets never move more than one control step's advance (pi dt / T)
+    assert np.abs(np.diff(elbows, axis=0)).max() <= 0.5 * np.pi * 0.02 / 0.3 + 1e-9

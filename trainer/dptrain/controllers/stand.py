@@ -131,7 +131,8 @@ class StandController:
 
 
 def run_episode(env, controller, seed: int, noise_std: float = 0.0, rng: np.random.Generator | None = None,
-                steps: int | None = None, record: bool = False, guest=None, guest_share: float = 0.0) -> dict:
+                steps: int | None = None, record: bool = False, guest=None, guest_share: float = 0.0,
+                labels: str = "executed") -> dict:
     """One episode of `controller` on `env` (reset with `seed`), with Gaussian joint-space noise of
     `noise_std` rad added to every target (see scripts/collect_stand_data.py). Returns the return, the
     length, whether it terminated, and with `record` the transitions (actions as executed, clipped).
@@ -140,9 +141,15 @@ def run_episode(env, controller, seed: int, noise_std: float = 0.0, rng: np.rand
     `guest_share`: the controller still sees every observation (its clock runs on), the guest's action
     is executed as it is, and only the controller's steps are recorded. So the data holds the
     controller's corrections from the states its imitation drifts into (DAgger's idea, with transitions
-    that really happened)."""
+    that really happened).
+
+    labels="controller" records the controller's own noise-free action instead of the executed one
+    (DART's labels: the states come from the noisy rollout, the action is what the controller wants
+    there), and then the guest's steps are recorded too, labelled the same way (DAgger's labels)."""
     from ..envs.h1.robot import JOINT_HIGH, JOINT_LOW
 
+    if labels not in ("executed", "controller"):
+        raise ValueError(f"labels must be 'executed' or 'controller', not {labels!r}")
     half_range = (JOINT_HIGH - JOINT_LOW) / 2  # rad per unit of action
     if hasattr(controller, "reset"):  # a controller with internal state (the walk controller's gait clock)
         controller.reset()
@@ -153,6 +160,7 @@ def run_episode(env, controller, seed: int, noise_std: float = 0.0, rng: np.rand
     guest_steps = 0
     while n < limit:
         action = controller(obs)
+        label = np.clip(action, -1.0, 1.0)
         hosted = guest is None or rng.random() >= guest_share
         if not hosted:
             action = guest(obs)
@@ -163,8 +171,9 @@ def run_episode(env, controller, seed: int, noise_std: float = 0.0, rng: np.rand
         next_obs, reward, terminated, truncated, _ = env.step(action)
         total += reward
         n += 1
-        if record and hosted:
-            for k, v in zip(rows, (obs, action, reward, next_obs, float(terminated))):
+        if record and (hosted or labels == "controller"):
+            recorded = label if labels == "controller" else action
+            for k, v in zip(rows, (obs, recorded, reward, next_obs, float(terminated))):
                 rows[k].append(v)
         obs = next_obs
         if terminated or truncated:
