@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Callable
 
 import numpy as np
 import torch
 
+from dptrain.controllers import run_episode
 from dptrain.envs import make_env
 from dptrain.envs.h1.robot import JOINT_HIGH, JOINT_LOW
 from dptrain.replay import ReplayBuffer
@@ -31,7 +33,7 @@ LEGS = slice(0, 10)
 
 
 def fit(observations: np.ndarray, actions: np.ndarray, hidden: int, layers: int, steps: int, seed: int,
-        batch: int = 256, lr: float = 3e-4) -> tuple[callable, dict]:
+        batch: int = 256, lr: float = 3e-4) -> tuple[Callable, dict]:
     """Train the regressor; returns obs -> action and the held-out errors (rad rms)."""
     torch.manual_seed(seed)
     O, A = torch.as_tensor(observations, dtype=torch.float32), torch.as_tensor(actions, dtype=torch.float32)
@@ -72,15 +74,9 @@ def rollouts(act, env_name: str, episodes: int) -> list[dict]:
     env = make_env(env_name)
     out = []
     for i in range(episodes):
-        obs, _ = env.reset(seed=10_000 + i)
-        total, n, terminated = 0.0, 0, False
-        while True:
-            obs, reward, terminated, truncated, _ = env.step(act(obs))
-            total += reward
-            n += 1
-            if terminated or truncated:
-                break
-        out.append({"seed": 10_000 + i, "return": round(total, 1), "length": n, "terminated": bool(terminated)})
+        ep = run_episode(env, act, seed=10_000 + i)
+        out.append({"seed": 10_000 + i, "return": round(ep["return"], 1), "length": ep["length"],
+                    "terminated": ep["terminated"]})
     env.close()
     return out
 
