@@ -101,14 +101,14 @@ test("bench writes one JSON record per configuration with percentiles", () => {
   const r = run("bench", ["--package", fixturePath("qvpo-bandit"), "--what", "policy", "--K", "1,4", "--ticks", "30", "--warmup", "2", "--json", out]);
   assert.equal(r.status, 0, r.stderr);
   const records = JSON.parse(readFileSync(out, "utf8"));
-  assert.equal(records.length, 4); // 2 paths x 2 K
+  assert.equal(records.length, 6); // 3 paths x 2 K
   for (const rec of records) {
     for (const key of ["name", "obs", "act", "K", "T", "path", "threads", "p50_ms", "p99_ms", "max_ms", "n"]) assert.ok(key in rec, key);
     assert.equal(rec.n, 30);
     assert.equal(rec.T, 20);
     assert.ok(rec.p50_ms > 0 && rec.p50_ms <= rec.p99_ms && rec.p99_ms <= rec.max_ms);
   }
-  assert.deepEqual(records.map((x: any) => `${x.path}/${x.K}`).sort(), ["fused/1", "fused/4", "stepwise/1", "stepwise/4"]);
+  assert.deepEqual(records.map((x: any) => `${x.path}/${x.K}`).sort(), ["fused/1", "fused/4", "native/1", "native/4", "stepwise/1", "stepwise/4"]);
   assert.match(r.stdout, /p50_ms\s+p99_ms\s+max_ms/);
 });
 

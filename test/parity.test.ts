@@ -1,5 +1,5 @@
 // Cross-language parity: the trainer's PyTorch sampler (vectors.json, written by the fixture script), the
-// runtime's fused path and its stepwise path pick the same actions from the same observations and noise.
+// runtime's native, fused and stepwise paths pick the same actions from the same observations and noise.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { PolicyEngine, maxAbsDiff } from "../src/policy/engine.ts";
@@ -7,12 +7,12 @@ import { silentLogger } from "../src/util/log.ts";
 import { POLICY_FIXTURES, fixturePath, readJson } from "./helpers/fixtures.ts";
 
 for (const name of POLICY_FIXTURES) {
-  test(`${name}: PyTorch, fused and stepwise agree on the same noise`, async () => {
+  test(`${name}: PyTorch, native, fused and stepwise agree on the same noise`, async () => {
     const v = readJson(fixturePath(name, "vectors.json"));
     const obs = Float32Array.from(v.obs);
     const noise = Float32Array.from(v.noise);
     const results: Record<string, { candidates: Float32Array; scores: Float32Array; index: number[]; action: Float32Array }> = {};
-    for (const path of ["fused", "stepwise"] as const) {
+    for (const path of ["native", "fused", "stepwise"] as const) {
       const engine = await PolicyEngine.load(fixturePath(name), { path, K: v.K, logger: silentLogger, crossCheck: false });
       const r = await engine.sampleWithNoise(obs, v.B, noise, v.u);
       assert.equal(r.finite, true);
@@ -24,7 +24,7 @@ for (const name of POLICY_FIXTURES) {
       };
       await engine.close();
     }
-    const { fused, stepwise } = results;
+    const { native, fused, stepwise } = results;
     const torchCandidates = Float32Array.from(v.expected.candidates);
     const scale = Math.max(1, ...v.expected.scores.map(Math.abs));
     for (const [label, r] of Object.entries(results)) {
@@ -36,6 +36,9 @@ for (const name of POLICY_FIXTURES) {
     assert.ok(maxAbsDiff(fused.candidates, stepwise.candidates) <= 1e-5, `fused vs stepwise: ${maxAbsDiff(fused.candidates, stepwise.candidates)}`);
     assert.ok(maxAbsDiff(fused.scores, stepwise.scores) / scale <= 1e-5);
     assert.deepEqual(fused.index, stepwise.index);
+    assert.ok(maxAbsDiff(native.candidates, fused.candidates) <= 1e-5, `native vs fused: ${maxAbsDiff(native.candidates, fused.candidates)}`);
+    assert.ok(maxAbsDiff(native.scores, fused.scores) / scale <= 1e-5);
+    assert.deepEqual(native.index, fused.index);
   });
 }
 

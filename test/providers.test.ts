@@ -34,7 +34,7 @@ test("a CUDA session that cannot start falls back to the CPU, loudly", async () 
 
 test("the engine logs which provider runs and why", async () => {
   const logger = new MemoryLogger();
-  const engine = await PolicyEngine.load(fixturePath("qvpo-bandit"), { logger, session: { provider: "auto" } });
+  const engine = await PolicyEngine.load(fixturePath("qvpo-bandit"), { logger, path: "fused", session: { provider: "auto" } });
   const line = logger.records.find((r) => /ONNX Runtime on/.test(r.message));
   assert.ok(line, "a provider line was logged");
   assert.match(line!.message, engine.provider === "cpu" ? /on CPU \(auto: / : /on CUDA/);

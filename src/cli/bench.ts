@@ -3,11 +3,12 @@
 //
 // Policy records: untrained packages of the reference sizes, exported by the real trainer into .cache/bench/
 // (network weights do not change the cost): H1 (obs 51, act 19) and H1-hand (151, 61), for K in {1, 8, 32, 64},
-// T in {5, 20}, both sampler paths. `--package DIR` measures given packages instead.
+// T in {5, 20}, the native, fused and stepwise sampler paths. `--package DIR` measures given packages instead.
 // Simulation records: physics steps per second and real-time factor of 1 and 16 worlds holding the home pose
 // (`--sim-envs 1,16`). Jitter records: tick start lateness of the real loop with the API idle and loaded
 // by 50 WebSocket clients at full rate plus HTTP on /api/status from a second process (`--jitter-s`).
-// Compare records (the reference configuration, K 32, T 20, per size): the fused graph as exported (fast),
+// Compare records (the reference configuration, K 32, T 20, per size): the native sampler (C kernel), the
+// fused graph as exported (fast),
 // the straightforward export of the same loop (with Mish as the exported networks compute it, and with the
 // textbook x tanh(softplus(x)) a plain export gives), and the trainer's own PyTorch sampler, with the ratios;
 // and the fast graph's matrix products alone (the floor only a faster GEMM could lower).
@@ -26,7 +27,7 @@ import { PolicyEngine } from "../policy/engine.ts";
 import { SeededNormal } from "../policy/noise.ts";
 import { readPolicyPackage } from "../policy/package.ts";
 import { DEFAULT_SESSION_SETTINGS, sessionOptions } from "../policy/providers.ts";
-import type { SamplerPath } from "../policy/samplers.ts";
+import { availablePaths, type SamplerPath } from "../policy/samplers.ts";
 import { measureDeadline, type DeadlineRecord } from "../bench/deadline.ts";
 import { formatDds, measureDds, type DdsRecord } from "../bench/dds.ts";
 import { measureJitter, type JitterRecord } from "../bench/jitter.ts";
@@ -163,6 +164,7 @@ export interface CompareRecord {
   K: number;
   T: number;
   /** p50 / p99 / max (ms) of each variant, measured one after the other in this run. */
+  native: LatencySummary;
   fast: LatencySummary;
   straightforward: LatencySummary;
   softplus: LatencySummary;
@@ -175,6 +177,8 @@ export interface CompareRecord {
   speedup_vs_straightforward: { p50: number; p99: number };
   speedup_vs_softplus: { p50: number; p99: number };
   speedup_vs_pytorch: { p50: number; p99: number };
+  /** How many times faster the native sampler is than each variant (theirs / native), at p50 and p99. */
+  native_speedup: Record<"fast" | "straightforward" | "softplus" | "pytorch", { p50: number; p99: number }>;
 }
 
 /** The trainer's PyTorch sampler timed by trainer/scripts/bench_torch_sampler.py (one thread, as the runtime). */
@@ -188,6 +192,7 @@ function measureTorch(obs: number, act: number, K: number, T: number, ticks: num
 async function measureCompare(obs: number, act: number, cache: string, ticks: number, warmup: number): Promise<CompareRecord> {
   const K = 32;
   const T = 20;
+  const native = await measure(untrainedPackage(obs, act, T, cache), "native", K, 1, ticks, warmup);
   const fast = await measure(untrainedPackage(obs, act, T, cache), "fused", K, 1, ticks, warmup);
   const plain = await measure(untrainedPackage(obs, act, T, cache, undefined, "straightforward"), "fused", K, 1, ticks, warmup);
   const softplus = await measure(untrainedPackage(obs, act, T, cache, undefined, "softplus"), "fused", K, 1, ticks, warmup);
@@ -195,6 +200,7 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
   const floor = await measureGraph(gemmFloorGraph(obs, act, T, cache), obs, act, K, T, ticks, warmup);
   const pick = (r: LatencySummary): LatencySummary => ({ n: r.n, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, mean_ms: r.mean_ms });
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  const vsNative = (r: LatencySummary) => ({ p50: ratio(r.p50_ms, native.p50_ms), p99: ratio(r.p99_ms, native.p99_ms) });
   return {
     name: `compare/o${obs}a${act}/K${K}xT${T}`,
     kind: "compare",
@@ -202,6 +208,7 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
     act,
     K,
     T,
+    native: pick(native),
     fast: pick(fast),
     straightforward: pick(plain),
     softplus: pick(softplus),
@@ -211,6 +218,7 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
     speedup_vs_straightforward: { p50: ratio(plain.p50_ms, fast.p50_ms), p99: ratio(plain.p99_ms, fast.p99_ms) },
     speedup_vs_softplus: { p50: ratio(softplus.p50_ms, fast.p50_ms), p99: ratio(softplus.p99_ms, fast.p99_ms) },
     speedup_vs_pytorch: { p50: ratio(torch.p50_ms, fast.p50_ms), p99: ratio(torch.p99_ms, fast.p99_ms) },
+    native_speedup: { fast: vsNative(fast), straightforward: vsNative(plain), softplus: vsNative(softplus), pytorch: vsNative(torch) },
   };
 }
 
@@ -263,7 +271,7 @@ async function main(): Promise<number> {
       sizes: { type: "string", default: "51x19,151x61" },
       K: { type: "string", default: "1,8,32,64" },
       T: { type: "string", default: "5,20" },
-      paths: { type: "string", default: "fused,stepwise" },
+      paths: { type: "string", default: "native,fused,stepwise" },
       threads: { type: "string", default: "1" },
       ticks: { type: "string", default: "200" },
       warmup: { type: "string", default: "20" },
@@ -305,8 +313,8 @@ async function main(): Promise<number> {
   for (const dir of packages) {
     const m = readPolicyPackage(dir).manifest;
     for (const path of list(values.paths!) as SamplerPath[]) {
-      if (path !== "fused" && path !== "stepwise") throw new Error(`--paths: unknown path ${path}`);
-      if (path === "fused" ? !m.files.sampler : !(m.files.denoiser && m.files.critic)) continue;
+      if (!["native", "fused", "stepwise"].includes(path)) throw new Error(`--paths: unknown path ${path}`);
+      if (!availablePaths(m).includes(path)) continue;
       for (const K of numbers(values.K!)) {
         for (const threads of numbers(values.threads!)) {
           const r = await measure(dir, path, K, threads, ticks, warmup);
@@ -326,7 +334,7 @@ async function main(): Promise<number> {
     for (const { obs, act } of sizes) {
       const r = await measureCompare(obs, act, values.cache!, ticks, warmup);
       compareRecords.push(r);
-      console.error(`${r.name}: fast p99 ${r.fast.p99_ms} ms, straightforward p99 ${r.straightforward.p99_ms} ms, softplus p99 ${r.softplus.p99_ms} ms, PyTorch p99 ${r.pytorch.p99_ms} ms`);
+      console.error(`${r.name}: native p99 ${r.native.p99_ms} ms, fast p99 ${r.fast.p99_ms} ms, straightforward p99 ${r.straightforward.p99_ms} ms, softplus p99 ${r.softplus.p99_ms} ms, PyTorch p99 ${r.pytorch.p99_ms} ms`);
     }
   }
   const deadlineRecords: DeadlineRecord[] = [];
@@ -372,12 +380,15 @@ async function main(): Promise<number> {
   }
   if (records.length) console.log(table(records));
   for (const r of compareRecords) {
+    const n = r.native_speedup;
     console.log(
-      `${r.name}: p50/p99/max ms: fast ${r.fast.p50_ms}/${r.fast.p99_ms}/${r.fast.max_ms}, straightforward ${r.straightforward.p50_ms}/${r.straightforward.p99_ms}/${r.straightforward.max_ms}, ` +
+      `${r.name}: p50/p99/max ms: native ${r.native.p50_ms}/${r.native.p99_ms}/${r.native.max_ms}, fast ${r.fast.p50_ms}/${r.fast.p99_ms}/${r.fast.max_ms}, straightforward ${r.straightforward.p50_ms}/${r.straightforward.p99_ms}/${r.straightforward.max_ms}, ` +
         `softplus ${r.softplus.p50_ms}/${r.softplus.p99_ms}/${r.softplus.max_ms}, PyTorch ${r.pytorch.torch} ${r.pytorch.p50_ms}/${r.pytorch.p99_ms}/${r.pytorch.max_ms}; ` +
         `fast is ${r.speedup_vs_straightforward.p99}x the straightforward export, ${r.speedup_vs_softplus.p99}x it with textbook Mish and ${r.speedup_vs_pytorch.p99}x PyTorch at p99 ` +
         `(${r.speedup_vs_straightforward.p50}x, ${r.speedup_vs_softplus.p50}x, ${r.speedup_vs_pytorch.p50}x at p50); ` +
-        `its matrix products alone ${r.gemm_floor.p50_ms}/${r.gemm_floor.p99_ms}/${r.gemm_floor.max_ms}, ${r.gemm_share_of_inference_p50} of the graph's run at p50`,
+        `its matrix products alone ${r.gemm_floor.p50_ms}/${r.gemm_floor.p99_ms}/${r.gemm_floor.max_ms}, ${r.gemm_share_of_inference_p50} of the graph's run at p50; ` +
+        `native is ${n.fast.p99}x fast, ${n.straightforward.p99}x the straightforward export, ${n.softplus.p99}x it with textbook Mish and ${n.pytorch.p99}x PyTorch at p99 ` +
+        `(${n.fast.p50}x, ${n.straightforward.p50}x, ${n.softplus.p50}x, ${n.pytorch.p50}x at p50)`,
     );
   }
   for (const r of deadlineRecords) {

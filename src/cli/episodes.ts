@@ -1,5 +1,5 @@
 // npm run episodes -- --policy models/NAME --task h1-stand [--episodes 20] [--seed 0] [--parallel 16]
-//                     [--K N] [--path fused|stepwise] [--json FILE]
+//                     [--K N] [--path native|fused|stepwise] [--json FILE]
 // Plays a policy package on a simulated HumanoidBench task as fast as the CPU allows (no control loop,
 // no safety supervisor: a direct evaluation of the policy) and prints the returns and the success rate.
 import { writeFileSync } from "node:fs";

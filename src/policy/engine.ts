@@ -8,15 +8,17 @@ import { DdimSampler } from "./ddim.ts";
 import { DeadlineGovernor, degradationLadder, type DegradationLevel, type GovernorOptions } from "./deadline.ts";
 import { SeededNormal } from "./noise.ts";
 import { readPolicyPackage, type PolicyPackage } from "./package.ts";
-import { DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./providers.ts";
+import { nativeAvailability, NativeSampler } from "./native.ts";
+import { chooseProvider, DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./providers.ts";
 import { ActorSampler, availablePaths, FusedSampler, noiseSlices, StepwiseSampler, type CandidateSampler, type SamplerPath } from "./samplers.ts";
 import { selectIndices } from "./selection.ts";
 import { openSessions } from "./sessions.ts";
 
 export interface EngineOptions {
-  /** fused (default when the package has a sampler graph), stepwise, or actor (one-step policies; the default
-   * for a package with only an actor graph). availablePaths(manifest) lists what a package allows. */
-  path?: SamplerPath;
+  /** native, fused, stepwise, or actor (one-step policies); "auto" (the default): native where the package
+   * ships its weights and this CPU has the AVX-512 kernel (and the provider is the CPU), else fused, else what
+   * the package allows (availablePaths(manifest)). */
+  path?: SamplerPath | "auto";
   /** Candidates per observation; default: the manifest's selection.K. */
   K?: number;
   /** Seed of the noise stream (and of softmax draws). */
@@ -119,20 +121,10 @@ export class PolicyEngine {
     const m = pkg.manifest;
     const K = options.K ?? m.selection.K;
     checkK(K); // before any session exists
-    const path = options.path ?? availablePaths(m)[0] ?? "stepwise";
-    if (path !== "fused" && path !== "stepwise" && path !== "actor") {
-      throw new RangeError(`sampler path must be "fused", "stepwise" or "actor", got ${JSON.stringify(path)}`);
-    }
-    if (path !== "actor" && !m.diffusion) throw new PolicyPackageError(`${pkg.dir}/policy.json: /diffusion: the ${path} path samples a diffusion policy; the package has none`);
-    const roles: Role[] = path === "fused" ? ["sampler"] : path === "stepwise" ? ["denoiser", "critic"] : m.files.critic ? ["actor", "critic"] : ["actor"];
     const settings = { ...DEFAULT_SESSION_SETTINGS, ...options.session };
-    const { sessions, provider } = await openSessions(pkg, roles, settings, logger);
-    const sampler =
-      path === "fused"
-        ? new FusedSampler(sessions.sampler!, m)
-        : path === "stepwise"
-          ? new StepwiseSampler(sessions.denoiser!, sessions.critic!, m)
-          : new ActorSampler(sessions.actor!, sessions.critic ?? null, m);
+    const path = choosePath(m, options.path ?? "auto", settings, logger);
+    if (path !== "actor" && !m.diffusion) throw new PolicyPackageError(`${pkg.dir}/policy.json: /diffusion: the ${path} path samples a diffusion policy; the package has none`);
+    const { sampler, provider } = await openSampler(pkg, path, settings, logger);
     const engine = new PolicyEngine(pkg, sampler, provider, K, options.seed ?? 0);
     try {
       if (options.budgetMs != null) {
@@ -329,8 +321,7 @@ export class PolicyEngine {
    * pick equal to the argmax candidate, and fused = stepwise within PARITY_TOLERANCE when both exist. */
   private async probe(crossCheck: boolean, settings: SessionSettings, logger: Logger): Promise<void> {
     const m = this.manifest;
-    const role = this.path === "fused" ? "sampler" : this.path === "actor" ? "actor" : "denoiser";
-    const file = this.pkg.paths[role]!;
+    const file = this.path === "native" ? this.pkg.nativeWeights! : this.pkg.paths[this.path === "fused" ? "sampler" : this.path === "actor" ? "actor" : "denoiser"]!;
     const B = 2;
     const probeRng = new SeededNormal(12345);
     const obs = probeRng.fill(new Float32Array(B * m.observation.size));
@@ -350,20 +341,19 @@ export class PolicyEngine {
         }
       }
     }
-    if (crossCheck && m.files.sampler && m.files.denoiser && m.files.critic) {
+    const other = crossCheck ? checkPathFor(this.path, availablePaths(m)) : null;
+    if (other) {
       const candidates = Float32Array.from(batch.candidates);
       const scores = Float32Array.from(batch.scores);
-      const otherPath = this.path === "fused" ? "stepwise" : "fused";
-      const other = await openSessions(this.pkg, otherPath === "fused" ? ["sampler"] : ["denoiser", "critic"], settings, silent(logger));
-      const sampler =
-        otherPath === "fused"
-          ? new FusedSampler(other.sessions.sampler!, m)
-          : new StepwiseSampler(other.sessions.denoiser!, other.sessions.critic!, m);
-      const b2 = await sampler.run(this.normalize(obs, B), B, this.K, noise);
-      const diff = Math.max(maxAbsDiff(candidates, b2.candidates), maxAbsDiff(scores, b2.scores) / Math.max(1, maxAbs(scores)));
-      await sampler.release();
-      if (!(diff <= PARITY_TOLERANCE)) {
-        throw new PolicyPackageError(`${this.pkg.dir}: fused and stepwise paths disagree by ${diff.toExponential(2)} on the same noise`);
+      const { sampler } = await openSampler(this.pkg, other, settings, silent(logger));
+      try {
+        const b2 = await sampler.run(this.normalize(obs, B), B, this.K, noise);
+        const diff = Math.max(maxAbsDiff(candidates, b2.candidates), maxAbsDiff(scores, b2.scores) / Math.max(1, maxAbs(scores)));
+        if (!(diff <= PARITY_TOLERANCE)) {
+          throw new PolicyPackageError(`${this.pkg.dir}: ${this.path} and ${other} paths disagree by ${diff.toExponential(2)} on the same noise`);
+        }
+      } finally {
+        await sampler.release();
       }
     }
   }
@@ -373,6 +363,48 @@ export class PolicyEngine {
     await this.ddim?.release();
     await this.actorFallback?.release();
   }
+}
+
+/** The path a load asked for, or for "auto" the fastest this package and machine allow (said in the log). */
+function choosePath(m: PolicyManifest, requested: SamplerPath | "auto", settings: SessionSettings, logger: Logger): SamplerPath {
+  const known: (SamplerPath | "auto")[] = ["auto", "native", "fused", "stepwise", "actor"];
+  if (!known.includes(requested)) throw new RangeError(`sampler path must be one of ${known.map((p) => `"${p}"`).join(", ")}, got ${JSON.stringify(requested)}`);
+  if (requested !== "auto") return requested;
+  const paths = availablePaths(m);
+  if (paths[0] === "native") {
+    const native = nativeAvailability();
+    const cpu = chooseProvider(settings.provider).provider === "cpu";
+    if (native.isa === "avx512" && cpu) return "native";
+    paths.shift();
+    logger.log("info", `policy ${m.name}: not the native sampler (${cpu ? native.reason : "the CUDA provider runs the fused graph"}); ${paths[0] ?? "stepwise"} path`);
+  }
+  return paths[0] ?? "stepwise";
+}
+
+/** A path's sampler with its ONNX Runtime sessions (none on the native path, which runs on the CPU). */
+async function openSampler(pkg: PolicyPackage, path: SamplerPath, settings: SessionSettings, logger: Logger): Promise<{ sampler: CandidateSampler; provider: "cpu" | "cuda" }> {
+  const m = pkg.manifest;
+  if (path === "native") {
+    const sampler = NativeSampler.open(pkg);
+    logger.log("info", `policy ${m.name}: native sampler on the CPU (${sampler.kernel} kernel), no ONNX Runtime call per tick`);
+    return { sampler, provider: "cpu" };
+  }
+  const roles: Role[] = path === "fused" ? ["sampler"] : path === "stepwise" ? ["denoiser", "critic"] : m.files.critic ? ["actor", "critic"] : ["actor"];
+  const { sessions, provider } = await openSessions(pkg, roles, settings, logger);
+  const sampler =
+    path === "fused"
+      ? new FusedSampler(sessions.sampler!, m)
+      : path === "stepwise"
+        ? new StepwiseSampler(sessions.denoiser!, sessions.critic!, m)
+        : new ActorSampler(sessions.actor!, sessions.critic ?? null, m);
+  return { sampler, provider };
+}
+
+/** The path a load-time probe checks another against: the graphs for the native path (fused first), the
+ * other graph path for fused and stepwise; none for the actor path. */
+function checkPathFor(path: SamplerPath, available: SamplerPath[]): SamplerPath | null {
+  const order: SamplerPath[] = path === "native" ? ["fused", "stepwise"] : path === "fused" ? ["stepwise"] : path === "stepwise" ? ["fused"] : [];
+  return order.find((p) => available.includes(p)) ?? null;
 }
 
 function checkK(K: number): void {

@@ -49,6 +49,20 @@ export interface DiffusionSpec {
   noise_ratio: number;
 }
 
+/** The denoiser's and critic's weights for the runtime's native CPU sampler (src/policy/native.ts): one float32 file. */
+export interface NativeSamplerSpec {
+  path: string;
+  sha256: string;
+  activation: "mish";
+  hidden: number;
+  hidden_layers: number;
+  /** What the denoiser's out layer predicts: the noise, or the clean action (the ONNX graphs always output noise). */
+  output: "epsilon" | "x0";
+  critic_hidden: number;
+  critic_hidden_layers: number;
+  tensors: { name: string; shape: number[] }[];
+}
+
 export interface SelectionSpec {
   K: number;
   aggregation: Aggregation;
@@ -77,6 +91,7 @@ export interface PolicyManifest {
   critic: { members: number };
   selection: SelectionSpec;
   files: Partial<Record<Role, FileEntry>>;
+  native_sampler?: NativeSamplerSpec;
   provenance: Record<string, unknown> & { trainer: string; trainer_version: string; seed: number; steps: number };
 }
 
@@ -118,6 +133,39 @@ function expectLength(where: string, field: string, actual: number, expected: nu
   }
 }
 
+/** The tensors of a native_sampler file, in order, weights [in, out]: the denoiser's first layer split in three
+ * (action, observation, per-step bias), its hidden layers and output layer; then each critic member's first
+ * layer split in three (observation, action, bias), its hidden layers and output layer. */
+export function nativeSamplerTensors(m: PolicyManifest): { name: string; shape: number[] }[] {
+  const n = m.native_sampler!;
+  const [A, O, H, T, Hc] = [m.action.size, m.observation.size, n.hidden, m.diffusion?.steps ?? 0, n.critic_hidden];
+  const hidden = (prefix: string, count: number, width: number) =>
+    Array.from({ length: count }, (_, l) => [
+      { name: `${prefix}hidden.${l}.weight`, shape: [width, width] },
+      { name: `${prefix}hidden.${l}.bias`, shape: [width] },
+    ]).flat();
+  const critic = Array.from({ length: m.critic.members }, (_, k) => {
+    const c = `critic.${k}.`;
+    return [
+      { name: `${c}first.observation`, shape: [O, Hc] },
+      { name: `${c}first.action`, shape: [A, Hc] },
+      { name: `${c}first.bias`, shape: [Hc] },
+      ...hidden(c, n.critic_hidden_layers, Hc),
+      { name: `${c}out.weight`, shape: [Hc, 1] },
+      { name: `${c}out.bias`, shape: [1] },
+    ];
+  }).flat();
+  return [
+    { name: "first.action", shape: [A, H] },
+    { name: "first.observation", shape: [O, H] },
+    { name: "first.step_bias", shape: [T, H] },
+    ...hidden("", n.hidden_layers, H),
+    { name: "out.weight", shape: [H, A] },
+    { name: "out.bias", shape: [A] },
+    ...critic,
+  ];
+}
+
 function checkConsistency(m: PolicyManifest, where: string): void {
   const termSum = m.observation.terms.reduce((s, t) => s + t.size, 0);
   expectLength(where, "/observation/terms (sum of sizes)", termSum, m.observation.size, "/observation/size");
@@ -147,5 +195,18 @@ function checkConsistency(m: PolicyManifest, where: string): void {
         `${where}: /files/sampler/inputs/1/shape/0 is ${noise.shape[0]}, expected /diffusion/steps + 1 = ${m.diffusion.steps + 1}`,
       );
     }
+  }
+  if (m.native_sampler) {
+    const want = nativeSamplerTensors(m);
+    const got = m.native_sampler.tensors;
+    want.forEach((t, i) => {
+      const g = got[i];
+      if (!g || g.name !== t.name || g.shape.join(",") !== t.shape.join(",")) {
+        throw new PolicyPackageError(
+          `${where}: /native_sampler/tensors/${i} is ${g ? `${g.name} [${g.shape.join(", ")}]` : "missing"}, expected ${t.name} [${t.shape.join(", ")}]`,
+        );
+      }
+    });
+    if (got.length !== want.length) throw new PolicyPackageError(`${where}: /native_sampler/tensors has ${got.length} entries, expected ${want.length}`);
   }
 }

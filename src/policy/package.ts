@@ -11,6 +11,8 @@ export interface PolicyPackage {
   /** Absolute path of each role's ONNX file (present and hash-checked). */
   paths: Partial<Record<Role, string>>;
   bytes: Partial<Record<Role, number>>;
+  /** The native sampler's weights file (present, hash-checked, the declared tensors' size), if the package has one. */
+  nativeWeights: string | null;
 }
 
 export function sha256File(path: string): string {
@@ -41,7 +43,20 @@ export function readPolicyPackage(dir: string): PolicyPackage {
     paths[role] = path;
     bytes[role] = statSync(path).size;
   }
-  return { dir: root, manifest, paths, bytes };
+  return { dir: root, manifest, paths, bytes, nativeWeights: checkNativeWeights(root, manifest) };
+}
+
+function checkNativeWeights(root: string, m: PolicyManifest): string | null {
+  const n = m.native_sampler;
+  if (!n) return null;
+  const path = join(root, n.path);
+  if (!existsSync(path)) throw new PolicyPackageError(`${path}: missing file (/native_sampler/path in policy.json)`);
+  const actual = sha256File(path);
+  if (actual !== n.sha256) throw new PolicyPackageError(`${path}: SHA-256 mismatch: file has ${actual}, /native_sampler/sha256 says ${n.sha256}`);
+  const floats = n.tensors.reduce((s, t) => s + t.shape.reduce((p, d) => p * d, 1), 0);
+  const size = statSync(path).size;
+  if (size !== 4 * floats) throw new PolicyPackageError(`${path}: ${size} bytes, /native_sampler/tensors declare ${floats} float32 values (${4 * floats} bytes)`);
+  return path;
 }
 
 /** A dimension: a number is fixed, null is dynamic (the manifest writes a name there). */

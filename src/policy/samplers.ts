@@ -1,18 +1,21 @@
-// The two ways to get K candidate actions and their scores from a package, given the same noise:
+// The ways to get K candidate actions and their scores from a package, given the same noise:
 //  - fused: one call of the `sampler` graph (the whole reverse chain and the critic inside ONNX);
-//  - stepwise: the runtime runs the T reverse steps itself over `denoiser`, then scores with `critic`.
-// Both lay out candidates of observation b as rows b*K .. b*K+K-1 and must agree to 1e-5.
-// A one-step policy (DTQL) has a third: actor, K draws of the `actor` graph scored with `critic`.
+//  - stepwise: the runtime runs the T reverse steps itself over `denoiser`, then scores with `critic`;
+//  - native: the reverse chain and the critic in C, from the package's native_sampler weights (native.ts).
+// All lay out candidates of observation b as rows b*K .. b*K+K-1 and must agree to 1e-5.
+// A one-step policy (DTQL) has a fourth: actor, K draws of the `actor` graph scored with `critic`.
 import * as ort from "onnxruntime-node";
 import type { PolicyManifest } from "./manifest.ts";
 import { reverseConstants, type ReverseConstants } from "./schedule.ts";
 import { aggregate } from "./selection.ts";
 
-export type SamplerPath = "fused" | "stepwise" | "actor";
+export type SamplerPath = "native" | "fused" | "stepwise" | "actor";
 
-/** The paths a package's graphs allow, the default first: fused, stepwise, then the one-step actor path. */
+/** The paths a package's graphs allow: native (it ships the weights), fused, stepwise, then the one-step actor
+ * path. The engine's default is the first that this machine runs fastest (PolicyEngine.load). */
 export function availablePaths(m: PolicyManifest): SamplerPath[] {
   const paths: SamplerPath[] = [];
+  if (m.native_sampler && m.diffusion) paths.push("native");
   if (m.files.sampler && m.diffusion) paths.push("fused");
   if (m.files.denoiser && m.files.critic && m.diffusion) paths.push("stepwise");
   if (m.files.actor) paths.push("actor");

@@ -1,10 +1,13 @@
 """Export a trained policy as a policy package (format version 1, docs/policy-package.md).
 
-Writes denoiser.onnx, critic.onnx, sampler.onnx and policy.json (a one-step policy: actor.onnx, critic.onnx
-and policy.json, no diffusion section), then verifies what it wrote: ONNX
+Writes denoiser.onnx, critic.onnx, sampler.onnx, weights.f32 (the networks' weights for the runtime's
+native sampler, native_weights.py) and policy.json (a one-step policy: actor.onnx, critic.onnx and
+policy.json, no diffusion section), then verifies what it wrote: ONNX
 Runtime on each graph must reproduce PyTorch within `tolerance` on random inputs (with batch sizes
 other than the ones traced, so dynamic axes are exercised), or the export fails with the difference.
-The difference is absolute for values up to 1 in size and relative beyond.
+The difference is absolute for values up to 1 in size and relative beyond. The numpy reference of the
+native sampler over weights.f32 must reproduce FastSampler's candidates and the critic's values of them within
+max(tolerance, 1e-4).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from torch import nn
 
 from . import __version__
 from .fast_sampler import FastSampler
+from .native_weights import reference_max_diff, write_native_weights
 from .networks import Mish
 from .policy import ActorPolicy, ActorPolicySpec, DiffusionPolicy, PolicySpec, build_actor_policy, build_policy
 from .run import load_trusted
@@ -32,6 +36,7 @@ from .run import load_trusted
 FORMAT_VERSION = 1
 OPSET = 17
 TOLERANCE = 1e-5
+NATIVE_TOLERANCE = 1e-4  # the numpy reference (float32, another summation order) against FastSampler, over the chain
 
 
 class ExportError(RuntimeError):
@@ -156,7 +161,7 @@ def normalizer_section(policy: DiffusionPolicy) -> dict | None:
 
 
 def build_manifest(name: str, policy: DiffusionPolicy | ActorPolicy, spec: PolicySpec | ActorPolicySpec,
-                   deployment: dict, files: dict, provenance: dict) -> dict:
+                   deployment: dict, files: dict, provenance: dict, native_sampler: dict | None = None) -> dict:
     manifest = {
         "format_version": FORMAT_VERSION,
         "name": name,
@@ -172,6 +177,7 @@ def build_manifest(name: str, policy: DiffusionPolicy | ActorPolicy, spec: Polic
         "selection": {"K": spec.K, "aggregation": spec.aggregation, "beta": spec.beta, "rule": spec.rule,
                       "temperature": spec.temperature},
         "files": files,
+        **({"native_sampler": native_sampler} if native_sampler is not None else {}),
         "provenance": provenance,
     }
     if isinstance(policy, DiffusionPolicy):  # a one-step (actor) package has no diffusion section
@@ -237,14 +243,35 @@ def export_policy(policy: DiffusionPolicy | ActorPolicy, spec: PolicySpec | Acto
             _export(exported.get(role, module), tuple(torch.from_numpy(v) for v in trace_inputs.values()), path, sigs[role])
         diffs[role] = max(_verify(path, module, make_inputs(n), tolerance) for n in (1, 3))
         files[role] = {"path": path.name, "sha256": sha256(path), **sigs[role]}
+    native = None
+    if isinstance(policy, DiffusionPolicy):
+        native = write_native_weights(policy, out)
+        diffs["native_sampler"] = verify_native_weights(policy, native, out, rng, max(tolerance, NATIVE_TOLERANCE))
 
     provenance = {"trainer": "dptrain", "trainer_version": __version__, "commit": git_commit(),
                   "torch_version": torch.__version__, "onnx_opset": OPSET,
                   "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                   "export_max_diff": diffs, **({"sampler_graph": sampler_graph} if sampler_graph else {}), **provenance}
-    manifest = build_manifest(name, policy, spec, deployment, files, provenance)
+    manifest = build_manifest(name, policy, spec, deployment, files, provenance, native)
     (out / "policy.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def verify_native_weights(policy: DiffusionPolicy, section: dict, out_dir: Path, rng: np.random.Generator,
+                          tolerance: float) -> float:
+    """The native sampler's numpy reference over the written file against FastSampler's candidates and the
+    critic's values of them (random normalised observations, two batch sizes, the package's K); ExportError
+    beyond tolerance."""
+    O, A, T, K = policy.diffusion.denoiser.obs_dim, policy.diffusion.act_dim, policy.diffusion.T, policy.selection.K
+    diff = 0.0
+    for B in (1, 3):
+        obs = rng.standard_normal((B, O)).astype(np.float32)
+        noise = rng.standard_normal((T + 1, B * K, A)).astype(np.float32)
+        diff = max(diff, reference_max_diff(policy, section, out_dir, obs, noise))
+    if not diff <= tolerance:
+        raise ExportError(f"{section['path']}: the native sampler's reference differs from FastSampler by {diff:.3g} "
+                          f"(tolerance {tolerance:g})")
+    return diff
 
 
 def load_checkpoint_policy(path: str | Path) -> tuple[DiffusionPolicy | ActorPolicy, PolicySpec | ActorPolicySpec, dict]:

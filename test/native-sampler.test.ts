@@ -1,0 +1,152 @@
+// The native sampler path (src/policy/native.ts, native/sampler): the C kernel against the ONNX graphs the
+// same trainer exported, both kernels (AVX-512 and portable), odd batch shapes, and what it refuses.
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { test } from "node:test";
+import { maxAbsDiff, PolicyEngine, type EngineOptions } from "../src/policy/engine.ts";
+import { PolicyPackageError } from "../src/policy/manifest.ts";
+import { NATIVE_ADDON_PATH, nativeAvailability } from "../src/policy/native.ts";
+import { readPolicyPackage, sha256File } from "../src/policy/package.ts";
+import { SeededNormal } from "../src/policy/noise.ts";
+import { silentLogger } from "../src/util/log.ts";
+import { copyFixture, editManifest, fixturePath, POLICY_FIXTURES } from "./helpers/fixtures.ts";
+
+const MODELS = fileURLToPath(new URL("../models/", import.meta.url));
+const quiet = { logger: silentLogger, crossCheck: false };
+const KERNELS = nativeAvailability().isa === "avx512" ? (["avx512", "generic"] as const) : (["generic"] as const);
+
+/** Run `body` with the portable kernel forced (the kernel is chosen when a sampler is created). */
+async function withKernel<T>(kernel: "avx512" | "generic", body: () => Promise<T>): Promise<T> {
+  if (kernel === "generic") process.env.H1_SAMPLER_GENERIC = "1";
+  try {
+    return await body();
+  } finally {
+    delete process.env.H1_SAMPLER_GENERIC;
+  }
+}
+
+/** Candidates and scores of one call on `path`, on seeded observations and noise. */
+async function sampleOn(dir: string, path: EngineOptions["path"], B: number, K: number, seed = 3) {
+  const engine = await PolicyEngine.load(dir, { ...quiet, path, K });
+  const m = engine.manifest;
+  const rng = new SeededNormal(seed);
+  const obs = rng.fill(new Float32Array(B * m.observation.size));
+  const noise = rng.fill(new Float32Array((m.diffusion!.steps + 1) * B * K * m.action.size));
+  const r = await engine.sampleWithNoise(obs, B, noise, new Float64Array(B).fill(0.5));
+  const out = { path: engine.path, candidates: Float32Array.from(r.candidates), scores: Float32Array.from(r.scores), finite: r.finite };
+  await engine.close();
+  return out;
+}
+
+test("the native sampler addon is built and picks a kernel for this CPU", () => {
+  const a = nativeAvailability();
+  assert.notEqual(a.isa, null, a.reason);
+});
+
+for (const kernel of KERNELS) {
+  for (const name of POLICY_FIXTURES) {
+    test(`${name}: the native path (${kernel} kernel) equals the fused graph, batched and with K not a multiple of 8`, async () => {
+      for (const [B, K] of [[1, 1], [3, 7], [2, 13]]) {
+        const native = await withKernel(kernel, () => sampleOn(fixturePath(name), "native", B, K));
+        const fused = await sampleOn(fixturePath(name), "fused", B, K);
+        assert.equal(native.path, "native");
+        assert.ok(maxAbsDiff(native.candidates, fused.candidates) <= 1e-5, `B ${B} K ${K}: ${maxAbsDiff(native.candidates, fused.candidates)}`);
+        assert.ok(maxAbsDiff(native.scores, fused.scores) <= 1e-5 * Math.max(1, ...fused.scores.map(Math.abs)));
+      }
+    });
+  }
+}
+
+for (const model of ["h1-stand", "h1-walk"]) {
+  test(`${model}: the shipped package's native weights reproduce its fused graph (both kernels)`, async () => {
+    const dir = join(MODELS, model);
+    const m = readPolicyPackage(dir).manifest;
+    assert.ok(m.native_sampler, `${model} ships native_sampler weights`);
+    const fused = await sampleOn(dir, "fused", 2, m.selection.K, 9);
+    for (const kernel of KERNELS) {
+      const native = await withKernel(kernel, () => sampleOn(dir, "native", 2, m.selection.K, 9));
+      assert.ok(maxAbsDiff(native.candidates, fused.candidates) <= 1e-5, `${kernel}: ${maxAbsDiff(native.candidates, fused.candidates)}`);
+      assert.ok(maxAbsDiff(native.scores, fused.scores) <= 1e-5 * Math.max(1, ...fused.scores.map(Math.abs)), `${kernel} scores`);
+    }
+  });
+}
+
+test("auto picks the native path with the AVX-512 kernel, the fused graph otherwise", async () => {
+  const dir = fixturePath("qvpo-bandit");
+  const auto = await PolicyEngine.load(dir, quiet);
+  assert.equal(auto.path, nativeAvailability().isa === "avx512" ? "native" : "fused");
+  await auto.close();
+  const portable = await withKernel("generic", () => PolicyEngine.load(dir, quiet));
+  assert.equal(portable.path, "fused", "the portable kernel is slower than ONNX Runtime: not the default");
+  await portable.close();
+  const cpuOnly = await PolicyEngine.load(dir, { ...quiet, path: "stepwise" });
+  assert.equal(cpuOnly.path, "stepwise", "an explicit path is kept");
+  await cpuOnly.close();
+});
+
+test("a NaN in the observation gives a non-finite sample, which the caller must not use", async () => {
+  const engine = await PolicyEngine.load(fixturePath("qvpo-bandit"), { ...quiet, path: "native" });
+  const r = await engine.sample(Float32Array.from([Number.NaN, 0.2]));
+  assert.equal(r.finite, false);
+  await engine.close();
+});
+
+test("native weights that differ from the graphs are refused at load, with their hash fixed", async () => {
+  const dir = copyFixture("qvpo-bandit");
+  const file = join(dir, "weights.f32");
+  const bytes = readFileSync(file);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  view.setFloat32(8, view.getFloat32(8, true) + 0.5, true); // one weight of the first layer
+  writeFileSync(file, bytes);
+  assert.throws(() => readPolicyPackage(dir), /weights\.f32: SHA-256 mismatch/);
+  editManifest(dir, (m) => (m.native_sampler.sha256 = sha256File(file)));
+  await assert.rejects(PolicyEngine.load(dir, { logger: silentLogger, path: "native" }), (err: Error) => {
+    assert.ok(err instanceof PolicyPackageError);
+    assert.match(err.message, /native and fused paths disagree by/);
+    return true;
+  });
+});
+
+test("a weights file or layout that does not fit the manifest is a clear error", () => {
+  const dir = copyFixture("qvpo-bandit");
+  const file = join(dir, "weights.f32");
+  writeFileSync(file, readFileSync(file).subarray(0, 400));
+  editManifest(dir, (m) => (m.native_sampler.sha256 = sha256File(file)));
+  assert.throws(() => readPolicyPackage(dir), /weights\.f32: 400 bytes, \/native_sampler\/tensors declare \d+ float32 values/);
+  editManifest(dir, (m) => (m.native_sampler.tensors[1].shape = [3, m.native_sampler.hidden]));
+  assert.throws(() => readPolicyPackage(dir), /\/native_sampler\/tensors\/1 is first\.observation \[3, \d+\], expected first\.observation \[2, \d+\]/);
+  editManifest(dir, (m) => {
+    m.native_sampler.tensors[1].shape = [2, m.native_sampler.hidden];
+    m.native_sampler.activation = "relu";
+  });
+  assert.throws(() => readPolicyPackage(dir), /\/native_sampler\/activation/);
+});
+
+test("the addon checks its arguments instead of reading past an array", () => {
+  const addon = createRequire(import.meta.url)(fileURLToPath(NATIVE_ADDON_PATH));
+  const dims = { A: 2, O: 3, H: 4, T: 2, hiddenLayers: 1, M: 2, Hc: 4, criticLayers: 1 };
+  const denoiser = 2 * 4 + 3 * 4 + 2 * 4 + (16 + 4) + 4 * 2 + 2;
+  const member = 3 * 4 + 2 * 4 + 4 + (16 + 4) + 4 + 1;
+  const weights = new Float32Array(denoiser + 2 * member);
+  const steps = () => new Float32Array(2);
+  assert.throws(() => addon.create(dims, weights.subarray(1), steps(), steps(), steps(), steps(), steps(), 1), /weights length does not match/);
+  assert.throws(() => addon.create(dims, Array.from(weights), steps(), steps(), steps(), steps(), steps(), 1), /weights must be a Float32Array/);
+  assert.throws(() => addon.create(dims, weights, new Float32Array(3), steps(), steps(), steps(), steps(), 1), /per-step constants must have T values/);
+  assert.throws(() => addon.create({ ...dims, M: 0 }, weights, steps(), steps(), steps(), steps(), steps(), 1), /dims out of range/);
+  const h = addon.create(dims, weights, steps(), steps(), steps(), steps(), steps(), 1);
+  const out = new Float32Array(2 * 5);
+  const q = new Float32Array(2 * 5);
+  const noise = new Float32Array(3 * 5 * 2);
+  assert.throws(() => addon.run(h, new Float32Array(3), 1, 5, noise.subarray(1), out, q), /noise is shorter/);
+  assert.throws(() => addon.run(h, new Float32Array(3), 1, 6, new Float32Array(3 * 6 * 2), out, q), /candidates is shorter/);
+  assert.throws(() => addon.run(h, new Float32Array(3), 1, 5, noise, out, q.subarray(1)), /q is shorter/);
+  assert.throws(() => addon.run(h, new Float32Array(2), 1, 5, noise, out, q), /obs is shorter/);
+  assert.throws(() => addon.run({}, new Float32Array(3), 1, 5, noise, out, q), /not a sampler handle/);
+  out.fill(7);
+  q.fill(7);
+  addon.run(h, new Float32Array(3), 1, 5, noise, out, q); // zero weights and constants: zeros
+  assert.deepEqual([...out, ...q], new Array(20).fill(0));
+});
