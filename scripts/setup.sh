@@ -37,6 +37,9 @@ if [ "$node_only" = 0 ] && [ "$(id -u)" = 0 ] && { [ ! -f /usr/include/dds/dds.h
     echo "setup: could not install CycloneDDS; the DDS link stays unavailable" >&2
 fi
 if [ "$quiet" = 1 ]; then node native/dds/build.mjs --quiet 2>/dev/null || true; else node native/dds/build.mjs || true; fi
+# The native sampler's C kernel (native/sampler), rebuilt when its sources change (npm ci's postinstall builds
+# it too); without a C compiler the runtime runs ONNX Runtime's fused graph instead and says so.
+if [ "$quiet" = 1 ]; then node native/sampler/build.mjs --quiet || true; else node native/sampler/build.mjs || true; fi
 [ "$node_only" = 1 ] && exit 0
 
 # Debian's Chromium, for the dashboard's end-to-end test (playwright-core drives it; no browser download).

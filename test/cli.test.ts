@@ -22,6 +22,8 @@ test("inspect prints a package summary as JSON", () => {
   assert.equal(s.selection.aggregation, "min");
   assert.deepEqual(Object.keys(s.files).sort(), ["critic", "denoiser", "sampler"]);
   assert.equal(s.files.sampler.sha256_verified, true);
+  assert.equal(s.native_sampler.path, "weights.f32");
+  assert.equal(s.native_sampler.output, "epsilon");
   assert.equal(s.observation.normalized, true);
 });
 

@@ -8,10 +8,10 @@
 // (`--sim-envs 1,16`). Jitter records: tick start lateness of the real loop with the API idle and loaded
 // by 50 WebSocket clients at full rate plus HTTP on /api/status from a second process (`--jitter-s`).
 // Compare records (the reference configuration, K 32, T 20, per size): the native sampler (C kernel), the
-// fused graph as exported (fast),
-// the straightforward export of the same loop (with Mish as the exported networks compute it, and with the
-// textbook x tanh(softplus(x)) a plain export gives), and the trainer's own PyTorch sampler, with the ratios;
-// and the fast graph's matrix products alone (the floor only a faster GEMM could lower).
+// fused graph as exported (fast), the straightforward export of the same loop (with Mish as the exported
+// networks compute it, and with the textbook x tanh(softplus(x)) a plain export gives) and the fast graph's
+// matrix products alone (ONNX Runtime's floor), timed tick by tick in turn; then the trainer's own PyTorch
+// sampler; with the ratios.
 // Deadline records: deadline-aware sampling at 50 Hz with 0, 1, 2 CPU hogs, without and with a time budget
 // (`--hogs`, `--budget`, `--deadline-s`). DDS records (src/bench/dds.ts): the CycloneDDS round trip on loopback
 // and the 500 Hz LowCmd stream's intervals (`--dds-domain`, `--dds-trips`, `--dds-s`, `--dds-sim`), by default
@@ -102,23 +102,49 @@ function gemmFloorGraph(obs: number, act: number, T: number, cacheDir: string): 
   return join(dir, "floor.onnx");
 }
 
-/** Time a bare ONNX graph with the sampler's inputs, with the engine's CPU session settings (1 thread). */
-async function measureGraph(path: string, obs: number, act: number, K: number, T: number, ticks: number, warmup: number): Promise<LatencySummary> {
+/** One variant of a comparison: a tick, which returns its inference time (ms) when it knows it. */
+interface Timed {
+  tick(): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+/** A bare ONNX graph with the sampler's inputs, with the engine's CPU session settings (1 thread). */
+async function graphVariant(path: string, obs: number, act: number, K: number, T: number): Promise<Timed> {
   const session = await ort.InferenceSession.create(path, sessionOptions(DEFAULT_SESSION_SETTINGS, "cpu"));
   const normal = new SeededNormal(7);
   const feeds = {
     observation: new ort.Tensor("float32", normal.fill(new Float32Array(obs)), [1, obs]),
     noise: new ort.Tensor("float32", normal.fill(new Float32Array((T + 1) * K * act)), [T + 1, K, act]),
   };
-  const times: number[] = [];
+  return { tick: async () => (await session.run(feeds), null), close: () => session.release() };
+}
+
+/** A package's engine on one path, sampling one observation per tick. */
+async function engineVariant(dir: string, path: SamplerPath, K: number): Promise<Timed> {
+  const engine = await PolicyEngine.load(dir, { path, K, session: { threads: 1 }, logger: silentLogger, crossCheck: false });
+  const obs = new SeededNormal(99).fill(new Float32Array(engine.manifest.observation.size));
+  return { tick: async () => (await engine.sample(obs)).timings.inference_ms, close: () => engine.close() };
+}
+
+/** Time the variants tick by tick in turn (a, b, c, a, b, c, ...), so that a noisy spell of the shared
+ * machine falls on all of them alike: their ratios are then fair even when their absolute times are not.
+ * Each tick yields to the event loop first, as a control loop idles between ticks. */
+async function interleaved(variants: Timed[], ticks: number, warmup: number): Promise<(LatencySummary & { inference_p50_ms: number | null })[]> {
+  const total = variants.map(() => [] as number[]);
+  const inference = variants.map(() => [] as number[]);
   for (let i = 0; i < warmup + ticks; i++) {
-    await new Promise((resolve) => setImmediate(resolve));
-    const started = performance.now();
-    await session.run(feeds);
-    if (i >= warmup) times.push(performance.now() - started);
+    for (const [v, variant] of variants.entries()) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const started = performance.now();
+      const inf = await variant.tick();
+      const elapsed = performance.now() - started;
+      if (i < warmup) continue;
+      total[v].push(elapsed);
+      if (inf !== null) inference[v].push(inf);
+    }
   }
-  await session.release();
-  return summarize(times);
+  for (const variant of variants) await variant.close();
+  return total.map((t, v) => ({ ...summarize(t), inference_p50_ms: inference[v].length ? summarize(inference[v]).p50_ms : null }));
 }
 
 async function measure(dir: string, path: SamplerPath, K: number, threads: number, ticks: number, warmup: number): Promise<BenchRecord> {
@@ -163,7 +189,7 @@ export interface CompareRecord {
   act: number;
   K: number;
   T: number;
-  /** p50 / p99 / max (ms) of each variant, measured one after the other in this run. */
+  /** p50 / p99 / max (ms) of each variant, measured tick by tick in turn in this run (PyTorch after them). */
   native: LatencySummary;
   fast: LatencySummary;
   straightforward: LatencySummary;
@@ -192,12 +218,19 @@ function measureTorch(obs: number, act: number, K: number, T: number, ticks: num
 async function measureCompare(obs: number, act: number, cache: string, ticks: number, warmup: number): Promise<CompareRecord> {
   const K = 32;
   const T = 20;
-  const native = await measure(untrainedPackage(obs, act, T, cache), "native", K, 1, ticks, warmup);
-  const fast = await measure(untrainedPackage(obs, act, T, cache), "fused", K, 1, ticks, warmup);
-  const plain = await measure(untrainedPackage(obs, act, T, cache, undefined, "straightforward"), "fused", K, 1, ticks, warmup);
-  const softplus = await measure(untrainedPackage(obs, act, T, cache, undefined, "softplus"), "fused", K, 1, ticks, warmup);
-  const torch = measureTorch(obs, act, K, T, ticks, warmup);
-  const floor = await measureGraph(gemmFloorGraph(obs, act, T, cache), obs, act, K, T, ticks, warmup);
+  const fastDir = untrainedPackage(obs, act, T, cache);
+  const [native, fast, plain, softplus, floor] = await interleaved(
+    [
+      await engineVariant(fastDir, "native", K),
+      await engineVariant(fastDir, "fused", K),
+      await engineVariant(untrainedPackage(obs, act, T, cache, undefined, "straightforward"), "fused", K),
+      await engineVariant(untrainedPackage(obs, act, T, cache, undefined, "softplus"), "fused", K),
+      await graphVariant(gemmFloorGraph(obs, act, T, cache), obs, act, K, T),
+    ],
+    ticks,
+    warmup,
+  );
+  const torch = measureTorch(obs, act, K, T, ticks, warmup); // another process: timed after the others, not among them
   const pick = (r: LatencySummary): LatencySummary => ({ n: r.n, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, mean_ms: r.mean_ms });
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   const vsNative = (r: LatencySummary) => ({ p50: ratio(r.p50_ms, native.p50_ms), p99: ratio(r.p99_ms, native.p99_ms) });
@@ -214,7 +247,7 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
     softplus: pick(softplus),
     pytorch: torch,
     gemm_floor: pick(floor),
-    gemm_share_of_inference_p50: ratio(floor.p50_ms, fast.inference_p50_ms),
+    gemm_share_of_inference_p50: ratio(floor.p50_ms, fast.inference_p50_ms!),
     speedup_vs_straightforward: { p50: ratio(plain.p50_ms, fast.p50_ms), p99: ratio(plain.p99_ms, fast.p99_ms) },
     speedup_vs_softplus: { p50: ratio(softplus.p50_ms, fast.p50_ms), p99: ratio(softplus.p99_ms, fast.p99_ms) },
     speedup_vs_pytorch: { p50: ratio(torch.p50_ms, fast.p50_ms), p99: ratio(torch.p99_ms, fast.p99_ms) },

@@ -1,6 +1,6 @@
 // The policy engine: load a package (validated, hash-checked, graphs checked, probed) and sample actions.
 // One call per tick: normalise the observation, draw noise [T+1, B*K, A], get K candidates per observation
-// with their scores (fused or stepwise), select one per observation (argmax or softmax).
+// with their scores (native, fused or stepwise), select one per observation (argmax or softmax).
 import { performance } from "node:perf_hooks";
 import { consoleLogger, type Logger } from "../util/log.ts";
 import { PolicyPackageError, type PolicyManifest, type Role } from "./manifest.ts";
@@ -318,7 +318,8 @@ export class PolicyEngine {
 
 
   /** Load-time checks on random observations: finite outputs, actions in [-1, 1], the fused graph's own
-   * pick equal to the argmax candidate, and fused = stepwise within PARITY_TOLERANCE when both exist. */
+   * pick equal to the argmax candidate, and this path equal to another within PARITY_TOLERANCE when the
+   * package has one (checkPathFor: native against the graphs, fused against stepwise and back). */
   private async probe(crossCheck: boolean, settings: SessionSettings, logger: Logger): Promise<void> {
     const m = this.manifest;
     const file = this.path === "native" ? this.pkg.nativeWeights! : this.pkg.paths[this.path === "fused" ? "sampler" : this.path === "actor" ? "actor" : "denoiser"]!;

@@ -27,6 +27,9 @@ export function packageSummary(pkg: PolicyPackage): Record<string, unknown> {
         { path: f.path, bytes: pkg.bytes[role as keyof typeof pkg.bytes], sha256: f.sha256, sha256_verified: true, inputs: f.inputs, outputs: f.outputs },
       ]),
     ),
+    native_sampler: m.native_sampler
+      ? { path: m.native_sampler.path, sha256: m.native_sampler.sha256, sha256_verified: true, output: m.native_sampler.output, tensors: m.native_sampler.tensors.length }
+      : null,
     provenance: m.provenance,
   };
 }
