@@ -29,8 +29,8 @@ async function withKernel<T>(kernel: "avx512" | "generic", body: () => Promise<T
 }
 
 /** Candidates and scores of one call on `path`, on seeded observations and noise. */
-async function sampleOn(dir: string, path: EngineOptions["path"], B: number, K: number, seed = 3) {
-  const engine = await PolicyEngine.load(dir, { ...quiet, path, K });
+async function sampleOn(dir: string, path: EngineOptions["path"], B: number, K: number, seed = 3, threads = 1) {
+  const engine = await PolicyEngine.load(dir, { ...quiet, path, K, session: { threads } });
   const m = engine.manifest;
   const rng = new SeededNormal(seed);
   const obs = rng.fill(new Float32Array(B * m.observation.size));
@@ -73,6 +73,17 @@ for (const model of ["h1-stand", "h1-walk"]) {
     }
   });
 }
+
+test("two threads give the same candidates and scores, bit for bit, as one", async () => {
+  for (const [B, K] of [[1, 32], [1, 7], [3, 13], [2, 50]]) {
+    const one = await sampleOn(fixturePath("qe-bandit"), "native", B, K, 5, 1);
+    const two = await sampleOn(fixturePath("qe-bandit"), "native", B, K, 5, 2);
+    assert.deepEqual(two.candidates, one.candidates, `B ${B} K ${K}`);
+    assert.deepEqual(two.scores, one.scores, `B ${B} K ${K}`);
+  }
+  const walk = join(MODELS, "h1-walk");
+  assert.deepEqual((await sampleOn(walk, "native", 2, 50, 8, 2)).candidates, (await sampleOn(walk, "native", 2, 50, 8, 1)).candidates);
+});
 
 test("auto picks the native path with the AVX-512 kernel, the fused graph otherwise", async () => {
   const dir = fixturePath("qvpo-bandit");
@@ -132,11 +143,13 @@ test("the addon checks its arguments instead of reading past an array", () => {
   const member = 3 * 4 + 2 * 4 + 4 + (16 + 4) + 4 + 1;
   const weights = new Float32Array(denoiser + 2 * member);
   const steps = () => new Float32Array(2);
-  assert.throws(() => addon.create(dims, weights.subarray(1), steps(), steps(), steps(), steps(), steps(), 1), /weights length does not match/);
-  assert.throws(() => addon.create(dims, Array.from(weights), steps(), steps(), steps(), steps(), steps(), 1), /weights must be a Float32Array/);
-  assert.throws(() => addon.create(dims, weights, new Float32Array(3), steps(), steps(), steps(), steps(), 1), /per-step constants must have T values/);
-  assert.throws(() => addon.create({ ...dims, M: 0 }, weights, steps(), steps(), steps(), steps(), steps(), 1), /dims out of range/);
-  const h = addon.create(dims, weights, steps(), steps(), steps(), steps(), steps(), 1);
+  const create = (d: object, w: unknown, first = steps(), threads = 1) => addon.create(d, w, first, steps(), steps(), steps(), steps(), 1, threads);
+  assert.throws(() => create(dims, weights.subarray(1)), /weights length does not match/);
+  assert.throws(() => create(dims, Array.from(weights)), /weights must be a Float32Array/);
+  assert.throws(() => create(dims, weights, new Float32Array(3)), /per-step constants must have T values/);
+  assert.throws(() => create({ ...dims, M: 0 }, weights), /dims out of range/);
+  assert.throws(() => create(dims, weights, steps(), 3), /threads must be 1 or 2/);
+  const h = create(dims, weights, steps(), 2);
   const out = new Float32Array(2 * 5);
   const q = new Float32Array(2 * 5);
   const noise = new Float32Array(3 * 5 * 2);
@@ -149,4 +162,7 @@ test("the addon checks its arguments instead of reading past an array", () => {
   q.fill(7);
   addon.run(h, new Float32Array(3), 1, 5, noise, out, q); // zero weights and constants: zeros
   assert.deepEqual([...out, ...q], new Array(20).fill(0));
+  addon.close(h);
+  assert.throws(() => addon.run(h, new Float32Array(3), 1, 5, noise, out, q), /the sampler is closed/);
+  addon.close(h); // twice is harmless
 });

@@ -24,7 +24,7 @@ const include = join(dirname(dirname(process.execPath)), "include/node");
 if (!existsSync(join(include, "node_api.h"))) give_up(`Node's headers are not at ${include}`);
 const cc = process.env.CC || "cc";
 const out = join(here, "build/h1_sampler.node");
-const flags = ["-O3", "-std=c11", "-D_ISOC11_SOURCE", "-fPIC", "-shared", "-Wall", "-Wextra", "-Wno-unused-parameter"];
+const flags = ["-O3", "-std=c11", "-D_ISOC11_SOURCE", "-D_POSIX_C_SOURCE=200809L", "-pthread", "-fPIC", "-shared", "-Wall", "-Wextra", "-Wno-unused-parameter"];
 const stamp = createHash("sha256")
   .update([process.version, cc, ...flags, ...sources.map((f) => readFileSync(join(here, f), "utf8"))].join("\0"))
   .digest("hex")

@@ -7,11 +7,11 @@
 // Simulation records: physics steps per second and real-time factor of 1 and 16 worlds holding the home pose
 // (`--sim-envs 1,16`). Jitter records: tick start lateness of the real loop with the API idle and loaded
 // by 50 WebSocket clients at full rate plus HTTP on /api/status from a second process (`--jitter-s`).
-// Compare records (the reference configuration, K 32, T 20, per size): the native sampler (C kernel), the
-// fused graph as exported (fast), the straightforward export of the same loop (with Mish as the exported
-// networks compute it, and with the textbook x tanh(softplus(x)) a plain export gives) and the fast graph's
-// matrix products alone (ONNX Runtime's floor), timed tick by tick in turn; then the trainer's own PyTorch
-// sampler; with the ratios.
+// Compare records (the reference configuration, K 32, T 20, per size): the native sampler (C kernel; one
+// thread, and two), the fused graph as exported (fast), the straightforward export of the same loop (with
+// Mish as the exported networks compute it, and with the textbook x tanh(softplus(x)) a plain export gives)
+// and the fast graph's matrix products alone (ONNX Runtime's floor), timed tick by tick in turn; then the
+// trainer's own PyTorch sampler; with the ratios.
 // Deadline records: deadline-aware sampling at 50 Hz with 0, 1, 2 CPU hogs, without and with a time budget
 // (`--hogs`, `--budget`, `--deadline-s`). DDS records (src/bench/dds.ts): the CycloneDDS round trip on loopback
 // and the 500 Hz LowCmd stream's intervals (`--dds-domain`, `--dds-trips`, `--dds-s`, `--dds-sim`), by default
@@ -120,8 +120,8 @@ async function graphVariant(path: string, obs: number, act: number, K: number, T
 }
 
 /** A package's engine on one path, sampling one observation per tick. */
-async function engineVariant(dir: string, path: SamplerPath, K: number): Promise<Timed> {
-  const engine = await PolicyEngine.load(dir, { path, K, session: { threads: 1 }, logger: silentLogger, crossCheck: false });
+async function engineVariant(dir: string, path: SamplerPath, K: number, threads = 1): Promise<Timed> {
+  const engine = await PolicyEngine.load(dir, { path, K, session: { threads }, logger: silentLogger, crossCheck: false });
   const obs = new SeededNormal(99).fill(new Float32Array(engine.manifest.observation.size));
   return { tick: async () => (await engine.sample(obs)).timings.inference_ms, close: () => engine.close() };
 }
@@ -191,6 +191,8 @@ export interface CompareRecord {
   T: number;
   /** p50 / p99 / max (ms) of each variant, measured tick by tick in turn in this run (PyTorch after them). */
   native: LatencySummary;
+  /** The native sampler with policy.threads 2: half the candidates on each core. */
+  native_two_threads: LatencySummary;
   fast: LatencySummary;
   straightforward: LatencySummary;
   softplus: LatencySummary;
@@ -219,9 +221,10 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
   const K = 32;
   const T = 20;
   const fastDir = untrainedPackage(obs, act, T, cache);
-  const [native, fast, plain, softplus, floor] = await interleaved(
+  const [native, nativeTwo, fast, plain, softplus, floor] = await interleaved(
     [
       await engineVariant(fastDir, "native", K),
+      await engineVariant(fastDir, "native", K, 2),
       await engineVariant(fastDir, "fused", K),
       await engineVariant(untrainedPackage(obs, act, T, cache, undefined, "straightforward"), "fused", K),
       await engineVariant(untrainedPackage(obs, act, T, cache, undefined, "softplus"), "fused", K),
@@ -242,6 +245,7 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
     K,
     T,
     native: pick(native),
+    native_two_threads: pick(nativeTwo),
     fast: pick(fast),
     straightforward: pick(plain),
     softplus: pick(softplus),
@@ -415,7 +419,7 @@ async function main(): Promise<number> {
   for (const r of compareRecords) {
     const n = r.native_speedup;
     console.log(
-      `${r.name}: p50/p99/max ms: native ${r.native.p50_ms}/${r.native.p99_ms}/${r.native.max_ms}, fast ${r.fast.p50_ms}/${r.fast.p99_ms}/${r.fast.max_ms}, straightforward ${r.straightforward.p50_ms}/${r.straightforward.p99_ms}/${r.straightforward.max_ms}, ` +
+      `${r.name}: p50/p99/max ms: native ${r.native.p50_ms}/${r.native.p99_ms}/${r.native.max_ms} (2 threads ${r.native_two_threads.p50_ms}/${r.native_two_threads.p99_ms}/${r.native_two_threads.max_ms}), fast ${r.fast.p50_ms}/${r.fast.p99_ms}/${r.fast.max_ms}, straightforward ${r.straightforward.p50_ms}/${r.straightforward.p99_ms}/${r.straightforward.max_ms}, ` +
         `softplus ${r.softplus.p50_ms}/${r.softplus.p99_ms}/${r.softplus.max_ms}, PyTorch ${r.pytorch.torch} ${r.pytorch.p50_ms}/${r.pytorch.p99_ms}/${r.pytorch.max_ms}; ` +
         `fast is ${r.speedup_vs_straightforward.p99}x the straightforward export, ${r.speedup_vs_softplus.p99}x it with textbook Mish and ${r.speedup_vs_pytorch.p99}x PyTorch at p99 ` +
         `(${r.speedup_vs_straightforward.p50}x, ${r.speedup_vs_softplus.p50}x, ${r.speedup_vs_pytorch.p50}x at p50); ` +

@@ -386,8 +386,8 @@ function choosePath(m: PolicyManifest, requested: SamplerPath | "auto", settings
 async function openSampler(pkg: PolicyPackage, path: SamplerPath, settings: SessionSettings, logger: Logger): Promise<{ sampler: CandidateSampler; provider: "cpu" | "cuda" }> {
   const m = pkg.manifest;
   if (path === "native") {
-    const sampler = NativeSampler.open(pkg);
-    logger.log("info", `policy ${m.name}: native sampler on the CPU (${sampler.kernel} kernel), no ONNX Runtime call per tick`);
+    const sampler = NativeSampler.open(pkg, settings.threads);
+    logger.log("info", `policy ${m.name}: native sampler on the CPU (${sampler.kernel} kernel, ${sampler.threads} thread${sampler.threads > 1 ? "s" : ""}), no ONNX Runtime call per tick`);
     return { sampler, provider: "cpu" };
   }
   const roles: Role[] = path === "fused" ? ["sampler"] : path === "stepwise" ? ["denoiser", "critic"] : m.files.critic ? ["actor", "critic"] : ["actor"];

@@ -23,9 +23,11 @@ interface NativeAddon {
     coef2: Float32Array,
     std: Float32Array,
     clipX0: number,
+    threads: 1 | 2,
   ): object;
   run(handle: object, obs: Float32Array, B: number, K: number, noise: Float32Array, candidates: Float32Array, q: Float32Array): void;
   isa(): "avx512" | "generic";
+  close(handle: object): void;
 }
 
 export const NATIVE_ADDON_PATH = new URL("../../native/sampler/build/h1_sampler.node", import.meta.url);
@@ -70,6 +72,8 @@ export class NativeSampler implements CandidateSampler {
   readonly path = "native" as const;
   /** The kernel this sampler runs: AVX-512, or the portable C one. */
   readonly kernel: "avx512" | "generic";
+  /** 2: a second thread computes half the candidates of every call. */
+  readonly threads: 1 | 2;
   private readonly handle: object;
   private x = new Float32Array(0);
   private q = new Float32Array(0);
@@ -79,6 +83,7 @@ export class NativeSampler implements CandidateSampler {
     private readonly native: NativeAddon,
     pkg: PolicyPackage,
     private readonly m: PolicyManifest,
+    threads: 1 | 2,
   ) {
     const n = m.native_sampler!;
     const d = m.diffusion!;
@@ -93,21 +98,23 @@ export class NativeSampler implements CandidateSampler {
     };
     const f32 = (a: ArrayLike<number>) => Float32Array.from(a);
     try {
-      this.handle = native.create(dims, readWeights(pkg), rx, rout, f32(c.posteriorMeanCoef1), f32(c.posteriorMeanCoef2), f32(c.noiseStd), d.clip_x0 ?? 0);
+      this.handle = native.create(dims, readWeights(pkg), rx, rout, f32(c.posteriorMeanCoef1), f32(c.posteriorMeanCoef2), f32(c.noiseStd), d.clip_x0 ?? 0, threads);
     } catch (err) {
       throw new PolicyPackageError(`${pkg.nativeWeights}: the native sampler refuses it: ${(err as Error).message}`);
     }
     this.kernel = native.isa(); // the same choice the kernel made at create
+    this.threads = threads;
   }
 
-  static open(pkg: PolicyPackage): NativeSampler {
+  /** threads: the policy's thread setting (policy.threads); 2 or more uses two. */
+  static open(pkg: PolicyPackage, threads = 1): NativeSampler {
     const m = pkg.manifest;
     if (!m.native_sampler || !pkg.nativeWeights || !m.diffusion) {
       throw new PolicyPackageError(`${pkg.dir}/policy.json: /native_sampler: this package has no native sampler weights (re-export it)`);
     }
     const a = loadAddon();
     if (!a) throw new Error(nativeAvailability().reason);
-    return new NativeSampler(a, pkg, m);
+    return new NativeSampler(a, pkg, m, threads >= 2 ? 2 : 1);
   }
 
   async run(obs: Float32Array, B: number, K: number, noise: Float32Array): Promise<CandidateBatch> {
@@ -125,5 +132,7 @@ export class NativeSampler implements CandidateSampler {
     return { candidates: x, scores: aggregate(this.q, N, M, aggregation, beta, this.scores.subarray(0, N)), graphAction: null };
   }
 
-  async release(): Promise<void> {}
+  async release(): Promise<void> {
+    this.native.close(this.handle); // joins the helper thread now rather than at garbage collection
+  }
 }

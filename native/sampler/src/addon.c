@@ -1,23 +1,69 @@
 // Node-API binding of the native sampler kernel (kernel.h). Three functions:
-//   create(dims, weights, rx, rout, coef1, coef2, std, clipX0) -> handle
+//   create(dims, weights, rx, rout, coef1, coef2, std, clipX0, threads) -> handle
 //     dims {A, O, H, T, hiddenLayers, M, Hc, criticLayers}; weights: the package's native_sampler file, its
 //     tensors in the manifest's order, one Float32Array; the per-step constants Float32Array[T] each;
-//     clipX0 <= 0 for none.
+//     clipX0 <= 0 for none; threads 1, or 2: a second thread computes half the candidates of every call.
 //   run(handle, obs, B, K, noise, candidates, q): obs [B*O], noise [(T+1)*B*K*A] -> candidates [B*K*A] and
 //     the critic members' values q [B*K*M]; synchronous.
 //   isa() -> "avx512" or "generic": which kernel this CPU gets.
+//   close(handle): stops the helper thread and frees the network now (else when the GC collects the handle).
 #include <node_api.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel.h"
 
+// One call's share for the helper thread: rows row0 .. row0+rows-1.
+typedef struct {
+  const float *obs, *noise;
+  float *candidates, *q;
+  int B, K, row0, rows;
+} share;
+
 typedef struct {
   sampler_net net;
-  float *scratch;
-  size_t scratch_floats;
+  float *scratch[2];  // the calling thread's and the helper's
+  size_t scratch_floats[2];
+  // The helper thread (threads == 2): it sleeps on `wake` until a call posts its share, runs it, and says
+  // so on `done`. Candidates are independent through the whole chain, so one hand-over per call suffices.
+  int threads;
+  pthread_t helper;
+  pthread_mutex_t lock;
+  pthread_cond_t wake, done;
+  share job;
+  int pending, finished, stop;
+  int closed;  // close() ran: the network is freed
 } sampler_handle;
+
+static void *helper_main(void *arg) {
+  sampler_handle *h = arg;
+  pthread_mutex_lock(&h->lock);
+  for (;;) {
+    while (!h->pending && !h->stop) pthread_cond_wait(&h->wake, &h->lock);
+    if (h->stop) break;
+    h->pending = 0;
+    share j = h->job;
+    pthread_mutex_unlock(&h->lock);
+    sampler_run_rows(&h->net, j.obs, j.B, j.K, j.noise, j.candidates, j.q, j.row0, j.rows, h->scratch[1]);
+    pthread_mutex_lock(&h->lock);
+    h->finished = 1;
+    pthread_cond_signal(&h->done);
+  }
+  pthread_mutex_unlock(&h->lock);
+  return NULL;
+}
+
+// Scratch of thread i for `rows` rows; 0, or -1 when out of memory.
+static int ensure_scratch(sampler_handle *h, int i, int B, int rows) {
+  size_t need = sampler_scratch_floats(&h->net, B, rows);
+  if (need <= h->scratch_floats[i]) return 0;
+  free(h->scratch[i]);
+  h->scratch[i] = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
+  h->scratch_floats[i] = h->scratch[i] ? need : 0;
+  return h->scratch[i] ? 0 : -1;
+}
 
 #define CHECK(env, call)                                              \
   do {                                                                \
@@ -52,19 +98,36 @@ static int int_prop(napi_env env, napi_value obj, const char *name, int *out) {
   return napi_get_named_property(env, obj, name, &v) == napi_ok && napi_get_value_int32(env, v, out) == napi_ok;
 }
 
+// Stops the helper thread and frees the network; the handle stays until the GC collects it.
+static void release(sampler_handle *h) {
+  if (h->threads == 2) {
+    pthread_mutex_lock(&h->lock);
+    h->stop = 1;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+    pthread_join(h->helper, NULL);
+    pthread_mutex_destroy(&h->lock), pthread_cond_destroy(&h->wake), pthread_cond_destroy(&h->done);
+    h->threads = 0;
+  }
+  sampler_net_free(&h->net);
+  free(h->scratch[0]), free(h->scratch[1]);
+  h->scratch[0] = h->scratch[1] = NULL;
+  h->scratch_floats[0] = h->scratch_floats[1] = 0;
+  h->closed = 1;
+}
+
 static void finalize(napi_env env, void *data, void *hint) {
   (void)env, (void)hint;
   sampler_handle *h = data;
-  sampler_net_free(&h->net);
-  free(h->scratch);
+  if (!h->closed) release(h);
   free(h);
 }
 
 static napi_value create(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 8) return fail(env, "native sampler: create takes 8 arguments");
+  if (argc != 9) return fail(env, "native sampler: create takes 9 arguments");
   int A, O, H, T, L, M, Hc, Lc;
   const char *keys[8] = {"A", "O", "H", "T", "hiddenLayers", "M", "Hc", "criticLayers"};
   int *vals[8] = {&A, &O, &H, &T, &L, &M, &Hc, &Lc};
@@ -84,13 +147,27 @@ static napi_value create(napi_env env, napi_callback_info info) {
     if (n != (size_t)T) return fail(env, "native sampler: per-step constants must have T values");
   }
   double clip;
+  int threads;
   CHECK(env, napi_get_value_double(env, argv[7], &clip));
+  if (napi_get_value_int32(env, argv[8], &threads) != napi_ok || (threads != 1 && threads != 2))
+    return fail(env, "native sampler: threads must be 1 or 2");
   sampler_handle *h = calloc(1, sizeof *h);
   if (!h || sampler_net_init(&h->net, A, O, H, T, L, M, Hc, Lc, w, steps[0], steps[1], steps[2], steps[3], steps[4], (float)clip) != 0) {
     free(h);
     napi_throw_error(env, NULL, "native sampler: out of memory");
     return NULL;
   }
+  if (threads == 2) {
+    pthread_mutex_init(&h->lock, NULL), pthread_cond_init(&h->wake, NULL), pthread_cond_init(&h->done, NULL);
+    if (pthread_create(&h->helper, NULL, helper_main, h) != 0) {
+      pthread_mutex_destroy(&h->lock), pthread_cond_destroy(&h->wake), pthread_cond_destroy(&h->done);
+      release(h);
+      free(h);
+      napi_throw_error(env, NULL, "native sampler: cannot start its second thread");
+      return NULL;
+    }
+  }
+  h->threads = threads;
   napi_value handle;
   if (napi_create_external(env, h, finalize, NULL, &handle) != napi_ok) {
     finalize(env, h, NULL);
@@ -110,6 +187,7 @@ static napi_value run(napi_env env, napi_callback_info info) {
   CHECK(env, napi_typeof(env, argv[0], &type));
   if (type != napi_external) return fail(env, "native sampler: not a sampler handle");
   CHECK(env, napi_get_value_external(env, argv[0], (void **)&h));
+  if (h->closed) return fail(env, "native sampler: the sampler is closed");
   int B, K;
   CHECK(env, napi_get_value_int32(env, argv[2], &B));
   CHECK(env, napi_get_value_int32(env, argv[3], &K));
@@ -128,17 +206,38 @@ static napi_value run(napi_env env, napi_callback_info info) {
   if (n_noise < (size_t)(net->T + 1) * N * net->A) return fail(env, "native sampler: noise is shorter than (T + 1) * B * K * A");
   if (n_out < N * net->A) return fail(env, "native sampler: candidates is shorter than B * K * A");
   if (n_q < N * net->M) return fail(env, "native sampler: q is shorter than B * K * M");
-  size_t need = sampler_scratch_floats(net, (int)N);
-  if (need > h->scratch_floats) {
-    free(h->scratch);
-    h->scratch = aligned_alloc(64, (need * sizeof(float) + 63) / 64 * 64);
-    h->scratch_floats = h->scratch ? need : 0;
-    if (!h->scratch) {
-      napi_throw_error(env, NULL, "native sampler: out of memory");
-      return NULL;
-    }
+  // Two threads: the helper takes the second half of the rows (a whole number of 4-row blocks).
+  int first = h->threads == 2 && N >= 8 ? (int)(N / 2 + 3) / 4 * 4 : (int)N;
+  if (ensure_scratch(h, 0, B, first) || (first < (int)N && ensure_scratch(h, 1, B, (int)N - first))) {
+    napi_throw_error(env, NULL, "native sampler: out of memory");
+    return NULL;
   }
-  sampler_run(net, obs, B, K, noise, out, q, h->scratch);
+  if (first < (int)N) {
+    pthread_mutex_lock(&h->lock);
+    h->job = (share){obs, noise, out, q, B, K, first, (int)N - first};
+    h->pending = 1, h->finished = 0;
+    pthread_cond_signal(&h->wake);
+    pthread_mutex_unlock(&h->lock);
+  }
+  sampler_run_rows(net, obs, B, K, noise, out, q, 0, first, h->scratch[0]);
+  if (first < (int)N) {  // the arrays stay alive (and unread by JS) until the helper is done with them
+    pthread_mutex_lock(&h->lock);
+    while (!h->finished) pthread_cond_wait(&h->done, &h->lock);
+    pthread_mutex_unlock(&h->lock);
+  }
+  return NULL;
+}
+
+static napi_value close_handle(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_valuetype type;
+  sampler_handle *h;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external)
+    return fail(env, "native sampler: not a sampler handle");
+  CHECK(env, napi_get_value_external(env, argv[0], (void **)&h));
+  if (!h->closed) release(h);
   return NULL;
 }
 
@@ -154,7 +253,8 @@ NAPI_MODULE_INIT() {
       {"create", NULL, create, NULL, NULL, NULL, napi_default, NULL},
       {"run", NULL, run, NULL, NULL, NULL, napi_default, NULL},
       {"isa", NULL, isa, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, close_handle, NULL, NULL, NULL, napi_default, NULL},
   };
-  if (napi_define_properties(env, exports, 3, fns) != napi_ok) return NULL;
+  if (napi_define_properties(env, exports, 4, fns) != napi_ok) return NULL;
   return exports;
 }

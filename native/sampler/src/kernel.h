@@ -42,11 +42,16 @@ int sampler_net_init(sampler_net *net, int A, int O, int H, int T, int hidden_la
                      const float *coef1, const float *coef2, const float *std, float clip_x0);
 void sampler_net_free(sampler_net *net);
 
-// Scratch floats one call needs for N = B*K rows.
-size_t sampler_scratch_floats(const sampler_net *net, int N);
+// Scratch floats a call needs for B observations and `rows` of their candidates.
+size_t sampler_scratch_floats(const sampler_net *net, int B, int rows);
 
 // obs [B][O] (normalised), noise [T+1][B*K][A] -> candidates [B*K][A] clipped to [-1, 1] and each
 // member's Q of them, q [B*K][M]. Candidates of observation b are rows b*K .. b*K+K-1, as in the graphs.
 void sampler_run(const sampler_net *net, const float *obs, int B, int K, const float *noise, float *candidates,
                  float *q, float *scratch);
+
+// The same for candidate rows row0 .. row0+rows-1 only (each row's result is the same as in a whole call):
+// two threads can share a tick, each with its own scratch.
+void sampler_run_rows(const sampler_net *net, const float *obs, int B, int K, const float *noise, float *candidates,
+                      float *q, int row0, int rows, float *scratch);
 #endif
