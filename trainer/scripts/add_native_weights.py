@@ -3,11 +3,11 @@
     python trainer/scripts/add_native_weights.py --run RUN_DIR --package PKG_DIR
 
 Loads the run's checkpoint (best.pt, else checkpoint.pt) and first proves it is the one the package was
-exported from: the package's sampler.onnx (ONNX Runtime) and FastSampler must give the same candidates on
-random (observation, noise) within 1e-4, else it refuses. Then writes weights.f32, checks the numpy
-reference over it against FastSampler, inserts `native_sampler` into policy.json just before "provenance"
-(every other field and the key order kept; no .onnx file is touched) and validates the manifest against
-schemas/policy-package.schema.json.
+exported from: the package's sampler.onnx (ONNX Runtime) and FastSampler must give the same candidates and
+scores (the denoiser's and the critic's work) on random (observation, noise) within 1e-4, else it refuses.
+Then writes weights.f32, checks the numpy reference over it against FastSampler and the critic, inserts
+`native_sampler` into policy.json just before "provenance" (every other field and the key order kept; no
+.onnx file is touched) and validates the manifest against schemas/policy-package.schema.json.
 """
 
 from __future__ import annotations
@@ -59,13 +59,14 @@ def add_native_weights(run: str | Path, package: str | Path, seed: int = 0) -> d
     onnx_diff = 0.0
     for B in (1, 3):
         obs, noise = _random_inputs(rng, B, O, K, T, A)
-        got = session.run(["candidates"], {"observation": obs, "noise": noise})[0]
+        got, got_scores = session.run(["candidates", "scores"], {"observation": obs, "noise": noise})
         with torch.no_grad():
-            want = fast(torch.from_numpy(obs), torch.from_numpy(noise))[1].numpy()
-        onnx_diff = max(onnx_diff, float(np.max(np.abs(got - want))))
+            _, want, want_scores = (t.numpy() for t in fast(torch.from_numpy(obs), torch.from_numpy(noise)))
+        score_diff = np.max(np.abs(got_scores - want_scores)) / max(1.0, float(np.max(np.abs(want_scores))))
+        onnx_diff = max(onnx_diff, float(np.max(np.abs(got - want))), float(score_diff))
     if not onnx_diff <= TOLERANCE:
         raise Refused(f"{run} is not the checkpoint {package} was exported from: its sampler.onnx and FastSampler "
-                      f"differ by {onnx_diff:.3g} in the candidates (tolerance {TOLERANCE:g})")
+                      f"differ by {onnx_diff:.3g} in the candidates or scores (tolerance {TOLERANCE:g})")
 
     section = write_native_weights(policy, package)
     native_diff = 0.0

@@ -190,3 +190,10 @@ def test_add_native_weights_checks_the_checkpoint_and_keeps_the_manifest(tmp_pat
     with pytest.raises(mod.Refused, match="not the checkpoint"):
         mod.add_native_weights(tmp_path, pkg)
     assert (pkg / "policy.json").read_text() == text
+    # the same denoiser with another critic: refused too (the scores tell)
+    other = trained_like(spec)
+    with torch.no_grad():
+        other.critic.layers[1].bias += 0.1
+    torch.save({"spec": spec.__dict__, "policy": other.state_dict()}, tmp_path / "best.pt")
+    with pytest.raises(mod.Refused, match="candidates or scores"):
+        mod.add_native_weights(tmp_path, pkg)
