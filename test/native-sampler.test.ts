@@ -1,7 +1,9 @@
 // The native sampler path (src/policy/native.ts, native/sampler): the C kernel against the ONNX graphs the
 // same trainer exported, both kernels (AVX-512 and portable), odd batch shapes, and what it refuses.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +17,7 @@ import { silentLogger } from "../src/util/log.ts";
 import { copyFixture, editManifest, fixturePath, POLICY_FIXTURES } from "./helpers/fixtures.ts";
 
 const MODELS = fileURLToPath(new URL("../models/", import.meta.url));
+const NATIVE = fileURLToPath(new URL("../native/sampler/", import.meta.url));
 const quiet = { logger: silentLogger, crossCheck: false };
 const KERNELS = nativeAvailability().isa === "avx512" ? (["avx512", "generic"] as const) : (["generic"] as const);
 
@@ -165,4 +168,14 @@ test("the addon checks its arguments instead of reading past an array", () => {
   addon.close(h);
   assert.throws(() => addon.run(h, new Float32Array(3), 1, 5, noise, out, q), /the sampler is closed/);
   addon.close(h); // twice is harmless
+});
+
+test("the kernel under AddressSanitizer and UBSan: random shapes, two shares of the rows, AVX-512 = portable", () => {
+  const exe = join(mkdtempSync(join(tmpdir(), "kernel-check-")), "kernel_check");
+  const flags = ["-O1", "-g", "-std=c11", "-D_ISOC11_SOURCE", "-D_POSIX_C_SOURCE=200809L", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"];
+  const build = spawnSync(process.env.CC || "cc", [...flags, "-o", exe, join(NATIVE, "test/kernel_check.c"), join(NATIVE, "src/kernel.c"), "-lm"], { encoding: "utf8" });
+  assert.equal(build.status, 0, build.stderr);
+  const run = spawnSync(exe, { encoding: "utf8" });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /^ok: 40 random shapes, largest difference /);
 });
