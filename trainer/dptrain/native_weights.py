@@ -64,7 +64,8 @@ def write_native_weights(policy, out_dir: str | Path, name: str = FILE_NAME) -> 
     H = tensors[0][1].shape[1]
     critic_layers = list(policy.critic.layers)
     return {"path": name, "sha256": hashlib.sha256(data).hexdigest(), "activation": "mish", "hidden": int(H),
-            "hidden_layers": len(FastSampler(policy).hidden), "output": policy.diffusion.prediction,
+            "hidden_layers": sum(n.startswith("hidden.") and n.endswith(".weight") for n, _ in tensors),
+            "output": policy.diffusion.prediction,
             "critic_hidden": int(critic_layers[0].weight.shape[-1]), "critic_hidden_layers": len(critic_layers) - 2,
             "tensors": [{"name": n, "shape": [int(s) for s in a.shape]} for n, a in tensors]}
 
