@@ -81,6 +81,9 @@ test("status reports mode, reason, policy, link and tick statistics", async () =
   const s = r.json();
   assert.equal(s.mode, "passive");
   assert.equal(s.policy.name, "h1-untrained");
+  assert.ok(Number.isInteger(s.policy.threads) && s.policy.threads >= 0, `threads ${s.policy.threads}`);
+  if (s.policy.path === "native" && s.policy.threads === 2) assert.ok(s.policy.helper_share >= 0 && s.policy.helper_share <= 1);
+  else assert.equal(s.policy.helper_share, null);
   assert.equal(s.link.kind, "sim");
   assert.ok(s.ticks.count >= 5 && s.ticks.latency_ms.n >= 5);
   assert.equal((await call(h, "GET", "/api/health")).json().ok, true);

@@ -25,6 +25,7 @@ test("the defaults load and validate", () => {
   assert.equal(c.safety.soft_limit_factor, 0.95);
   assert.equal(c.api.host, "127.0.0.1");
   assert.equal(c.api.token, null);
+  assert.equal(c.policy.threads, "auto");
 });
 
 test("a file merges over the defaults, --set over the file, the environment supplies the token", () => {
@@ -47,6 +48,7 @@ test("errors name the file, the path in it and what was expected", () => {
   fails({ file: "/nonexistent/robot.yaml" }, /\/nonexistent\/robot\.yaml: no such file/);
   fails({ overrides: ["safety.kp_max=-3"] }, /with --set safety\.kp_max=-3\): invalid configuration: \/safety\/kp_max must be >= 0/);
   fails({ env: { H1RT_API_TOKEN: "short" } }, /\/api\/token must NOT have fewer than 16 characters/);
+  fails({ overrides: ["policy.threads=two"] }, /\/policy\/threads must be integer \(got "two"\); \/policy\/threads must be equal to one of the allowed values \["auto"\]/);
 });
 
 test("overrides parse YAML values and reject malformed paths", () => {

@@ -154,6 +154,9 @@ test("bench deadline: a paced run beside a CPU hog reports calls, misses and lev
   assert.deepEqual(r.levels, { K16xT20: 50 }, "a budget this large never degrades");
   assert.ok(r.p50_ms > 0 && r.p50_ms <= r.p99_ms && r.p99_ms <= r.max_ms);
   assert.ok(r.deadline_misses >= 0 && r.deadline_misses <= r.n);
+  assert.ok(r.threads >= 1, "the runtime's default threads");
+  if (r.threads === 2) assert.ok(r.helper_share !== null && r.helper_share >= 0 && r.helper_share <= 1);
+  else assert.equal(r.helper_share, null);
   const tight = await measureDeadline(fixturePath("qvpo-bandit"), 0.5, 0, 1e-3);
   assert.equal(tight.worst_level, "ddim K1xS10");
 });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -88,6 +88,24 @@ test("two threads give the same candidates and scores, bit for bit, as one", asy
   assert.deepEqual((await sampleOn(walk, "native", 2, 50, 8, 2)).candidates, (await sampleOn(walk, "native", 2, 50, 8, 1)).candidates);
 });
 
+test("the helper thread computes a share of the candidates; threads auto uses it where there are two CPUs", async (t) => {
+  const dir = join(MODELS, "h1-walk");
+  const auto = await PolicyEngine.load(dir, { ...quiet, path: "native" });
+  assert.equal(auto.threads, availableParallelism() >= 2 ? 2 : 1);
+  await auto.close();
+  const one = await PolicyEngine.load(dir, { ...quiet, path: "native", session: { threads: 1 } });
+  assert.equal(one.helperShare, null);
+  await one.close();
+  if (availableParallelism() < 2) return t.skip("one CPU: no helper thread");
+  const two = await PolicyEngine.load(dir, { ...quiet, path: "native", K: 32, session: { threads: 2 } });
+  const obs = new SeededNormal(4).fill(new Float32Array(two.manifest.observation.size));
+  // On a busy machine the caller may do every chunk for a while: the helper's turn comes when a core is free.
+  for (let i = 0, start = Date.now(); i < 50 || (two.helperShare === 0 && Date.now() - start < 20_000); i++) await two.sample(obs);
+  const share = two.helperShare!;
+  await two.close();
+  assert.ok(share > 0 && share < 1, `the helper's share ${share}: both threads should have run chunks`);
+});
+
 test("auto picks the native path with the AVX-512 kernel, the fused graph otherwise", async () => {
   const dir = fixturePath("qvpo-bandit");
   const auto = await PolicyEngine.load(dir, quiet);
@@ -170,7 +188,7 @@ test("the addon checks its arguments instead of reading past an array", () => {
   addon.close(h); // twice is harmless
 });
 
-test("the kernel under AddressSanitizer and UBSan: random shapes, two shares of the rows, AVX-512 = portable", () => {
+test("the kernel under AddressSanitizer and UBSan: random shapes, 1 to 4 shares of the rows, AVX-512 = portable", () => {
   const exe = join(mkdtempSync(join(tmpdir(), "kernel-check-")), "kernel_check");
   const flags = ["-O1", "-g", "-std=c11", "-D_ISOC11_SOURCE", "-D_POSIX_C_SOURCE=200809L", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"];
   const build = spawnSync(process.env.CC || "cc", [...flags, "-o", exe, join(NATIVE, "test/kernel_check.c"), join(NATIVE, "src/kernel.c"), "-lm"], { encoding: "utf8" });

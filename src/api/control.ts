@@ -23,7 +23,17 @@ export type ParamsPatch = Partial<Omit<Params, "K" | "velocity_command"> & { K: 
 export interface NodeStatus {
   mode: Mode;
   reason: string;
-  policy: { name: string; algorithm: string; K: number; T: number | undefined; path: string; provider: string } | null;
+  policy: {
+    name: string;
+    algorithm: string;
+    K: number;
+    T: number | undefined;
+    path: string;
+    provider: string;
+    threads: number;
+    /** The native sampler's helper thread's share of the candidates so far; null without one. */
+    helper_share: number | null;
+  } | null;
   link: { kind: string; real: boolean };
   params: Params;
   episode: object | null;
@@ -78,7 +88,12 @@ export class InProcessControl implements NodeControl {
     return {
       mode: node.supervisor.mode,
       reason: node.supervisor.reason,
-      policy: e ? { name: e.manifest.name, algorithm: e.manifest.algorithm, K: e.candidatesPerObservation, T: e.manifest.diffusion?.steps, path: e.path, provider: e.provider } : null,
+      policy: e
+        ? {
+            ...{ name: e.manifest.name, algorithm: e.manifest.algorithm, K: e.candidatesPerObservation, T: e.manifest.diffusion?.steps },
+            ...{ path: e.path, provider: e.provider, threads: e.threads, helper_share: e.helperShare },
+          }
+        : null,
       link: { kind: node.link.kind, real: node.link.real },
       params: this.params(),
       episode: this.o.episode?.() ?? null,

@@ -18,6 +18,9 @@ export interface DeadlineRecord extends LatencySummary {
   K: number;
   T: number;
   hogs: number;
+  /** Threads per call (the runtime's default, threads auto) and the native helper's share of the candidates. */
+  threads: number;
+  helper_share: number | null;
   budget_ms: number | null;
   deadline_ms: number;
   deadline_misses: number;
@@ -31,7 +34,7 @@ function startHogs(n: number): ChildProcess[] {
 }
 
 export async function measureDeadline(dir: string, seconds: number, hogs: number, budgetMs: number | null, rateHz = 50): Promise<DeadlineRecord> {
-  const engine = await PolicyEngine.load(dir, { logger: silentLogger, crossCheck: false, budgetMs, session: { threads: 1 } });
+  const engine = await PolicyEngine.load(dir, { logger: silentLogger, crossCheck: false, budgetMs });
   const m = engine.manifest;
   const obs = new SeededNormal(7).fill(new Float32Array(m.observation.size));
   const period = 1000 / rateHz;
@@ -40,6 +43,7 @@ export async function measureDeadline(dir: string, seconds: number, hogs: number
   let worst = -1;
   let worstName = "";
   let misses = 0;
+  let helperShare: number | null = null;
   for (let i = 0; i < 20; i++) await engine.sample(obs); // warm-up, unloaded
   const children = startHogs(hogs);
   await new Promise((r) => setTimeout(r, 300)); // let the hogs get going
@@ -57,6 +61,7 @@ export async function measureDeadline(dir: string, seconds: number, hogs: number
       }
     });
     await scheduler.start(ticks);
+    helperShare = engine.helperShare;
   } finally {
     for (const c of children) c.kill("SIGKILL");
     await engine.close();
@@ -70,6 +75,8 @@ export async function measureDeadline(dir: string, seconds: number, hogs: number
     K,
     T: m.diffusion!.steps,
     hogs,
+    threads: engine.threads,
+    helper_share: helperShare,
     budget_ms: budgetMs,
     deadline_ms: period,
     deadline_misses: misses,

@@ -430,7 +430,8 @@ async function main(): Promise<number> {
   }
   for (const r of deadlineRecords) {
     const levels = Object.entries(r.levels).map(([k, v]) => `${k}: ${v}`).join(", ");
-    console.log(`${r.name}: call p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms max ${r.max_ms} ms, ${r.deadline_misses}/${r.n} ticks past the ${r.deadline_ms} ms deadline` + (levels ? `; levels ${levels}` : ""));
+    const threads = `${r.threads} thread${r.threads === 1 ? "" : "s"}` + (r.helper_share === null ? "" : ` (helper ${Math.round(100 * r.helper_share)} %)`);
+    console.log(`${r.name}: ${threads}, call p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms max ${r.max_ms} ms, ${r.deadline_misses}/${r.n} ticks past the ${r.deadline_ms} ms deadline` + (levels ? `; levels ${levels}` : ""));
   }
   for (const r of simRecords) {
     console.log(`${r.name}: ${r.physics_steps_per_s} physics steps/s, real-time factor ${r.real_time_factor}, step of all worlds p50 ${r.p50_ms} ms p99 ${r.p99_ms} ms`);

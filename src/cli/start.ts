@@ -60,7 +60,7 @@ async function main(): Promise<number> {
   const startup = sim ? new StartupSequence(node, config.control.startup) : null;
   const m = engine.manifest;
   console.log(
-    `control node: ${m.name} (${m.algorithm}, K=${engine.candidatesPerObservation}, T=${m.diffusion?.steps}, ${engine.path} on ${engine.provider.toUpperCase()}) ` +
+    `control node: ${m.name} (${m.algorithm}, K=${engine.candidatesPerObservation}, T=${m.diffusion?.steps}, ${engine.path} on ${engine.provider.toUpperCase()}, ${engine.threads} thread${engine.threads === 1 ? "" : "s"}) ` +
       (sim
         ? `driving the simulated H1 (${config.link.sim.task}, ${realtime ? "simulator on its own clock" : "lockstep"}) at ${config.control.rate_hz} Hz`
         : link instanceof DdsLink

@@ -69,7 +69,7 @@ export interface RemoteConfig {
 }
 
 export interface Config {
-  policy: { path: string; sampler: "auto" | "native" | "fused" | "stepwise"; K: number | null; budget_ms: number | null; min_ddim_steps: number | null; seed: number; threads: number; provider: "cpu" | "cuda" | "auto" };
+  policy: { path: string; sampler: "auto" | "native" | "fused" | "stepwise"; K: number | null; budget_ms: number | null; min_ddim_steps: number | null; seed: number; threads: number | "auto"; provider: "cpu" | "cuda" | "auto" };
   control: { rate_hz: number; velocity_command: [number, number, number] | null; startup: StartupStep[] };
   link: { kind: "sim" | "ros2" | "dds"; sim: { task: string; seed: number; realtime: boolean }; ros2: Ros2LinkConfig; dds: DdsLinkConfig };
   remote: RemoteConfig;

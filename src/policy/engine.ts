@@ -9,7 +9,7 @@ import { DeadlineGovernor, degradationLadder, type DegradationLevel, type Govern
 import { SeededNormal } from "./noise.ts";
 import { readPolicyPackage, type PolicyPackage } from "./package.ts";
 import { nativeAvailability, NativeSampler } from "./native.ts";
-import { chooseProvider, DEFAULT_SESSION_SETTINGS, type SessionSettings } from "./providers.ts";
+import { chooseProvider, DEFAULT_SESSION_SETTINGS, intraOpThreads, type SessionSettings } from "./providers.ts";
 import { ActorSampler, availablePaths, FusedSampler, noiseSlices, StepwiseSampler, type CandidateSampler, type SamplerPath } from "./samplers.ts";
 import { selectIndices } from "./selection.ts";
 import { openSessions } from "./sessions.ts";
@@ -73,6 +73,8 @@ export class PolicyEngine {
   readonly manifest: PolicyManifest;
   readonly provider: "cpu" | "cuda";
   readonly path: SamplerPath;
+  /** Threads per sampler call: the native sampler's (1 or 2), or ONNX Runtime's intra-op threads (0: its choice). */
+  readonly threads: number;
   private K: number;
   private readonly rng: SeededNormal;
   private readonly seed: number;
@@ -104,12 +106,14 @@ export class PolicyEngine {
     readonly pkg: PolicyPackage,
     private readonly sampler: CandidateSampler,
     provider: "cpu" | "cuda",
+    threads: SessionSettings["threads"],
     K: number,
     seed: number,
   ) {
     this.manifest = pkg.manifest;
     this.provider = provider;
     this.path = sampler.path;
+    this.threads = sampler instanceof NativeSampler ? sampler.threads : intraOpThreads(threads);
     this.K = K;
     this.seed = seed;
     this.rng = new SeededNormal(seed);
@@ -125,7 +129,7 @@ export class PolicyEngine {
     const path = choosePath(m, options.path ?? "auto", settings, logger);
     if (path !== "actor" && !m.diffusion) throw new PolicyPackageError(`${pkg.dir}/policy.json: /diffusion: the ${path} path samples a diffusion policy; the package has none`);
     const { sampler, provider } = await openSampler(pkg, path, settings, logger);
-    const engine = new PolicyEngine(pkg, sampler, provider, K, options.seed ?? 0);
+    const engine = new PolicyEngine(pkg, sampler, provider, settings.threads, K, options.seed ?? 0);
     try {
       if (options.budgetMs != null) {
         await engine.enableDeadline(options.budgetMs, options.governor ?? {}, options.minDdimSteps ?? undefined, settings, logger);
@@ -136,6 +140,16 @@ export class PolicyEngine {
       throw err;
     }
     return engine;
+  }
+
+  /**
+   * The share of the candidates the native sampler's helper thread has computed so far (about half when the
+   * other core is free, near 0 when it is busy); null without a helper.
+   */
+  get helperShare(): number | null {
+    if (!(this.sampler instanceof NativeSampler) || this.sampler.threads < 2) return null;
+    const { caller, helper } = this.sampler.chunkShares();
+    return caller + helper > 0 ? helper / (caller + helper) : 0;
   }
 
   get candidatesPerObservation(): number {

@@ -6,6 +6,7 @@
 // The engine checks it against the fused or stepwise path at load, like any other path.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { PolicyPackageError, type PolicyManifest } from "./manifest.ts";
 import type { PolicyPackage } from "./package.ts";
@@ -28,6 +29,7 @@ interface NativeAddon {
   run(handle: object, obs: Float32Array, B: number, K: number, noise: Float32Array, candidates: Float32Array, q: Float32Array): void;
   isa(): "avx512" | "generic";
   close(handle: object): void;
+  shares(handle: object): [number, number];
 }
 
 export const NATIVE_ADDON_PATH = new URL("../../native/sampler/build/h1_sampler.node", import.meta.url);
@@ -72,7 +74,7 @@ export class NativeSampler implements CandidateSampler {
   readonly path = "native" as const;
   /** The kernel this sampler runs: AVX-512, or the portable C one. */
   readonly kernel: "avx512" | "generic";
-  /** 2: a second thread computes half the candidates of every call. */
+  /** 2: a second thread shares the candidates of every call (each thread claims chunks of them). */
   readonly threads: 1 | 2;
   private readonly handle: object;
   private x = new Float32Array(0);
@@ -106,15 +108,16 @@ export class NativeSampler implements CandidateSampler {
     this.threads = threads;
   }
 
-  /** threads: the policy's thread setting (policy.threads); 2 or more uses two. */
-  static open(pkg: PolicyPackage, threads = 1): NativeSampler {
+  /** threads: the policy's thread setting (policy.threads): 2 or more uses two; "auto" two where there are two CPUs. */
+  static open(pkg: PolicyPackage, threads: number | "auto" = 1): NativeSampler {
     const m = pkg.manifest;
     if (!m.native_sampler || !pkg.nativeWeights || !m.diffusion) {
       throw new PolicyPackageError(`${pkg.dir}/policy.json: /native_sampler: this package has no native sampler weights (re-export it)`);
     }
     const a = loadAddon();
     if (!a) throw new Error(nativeAvailability().reason);
-    return new NativeSampler(a, pkg, m, threads >= 2 ? 2 : 1);
+    const two = threads === "auto" ? availableParallelism() >= 2 : threads >= 2;
+    return new NativeSampler(a, pkg, m, two ? 2 : 1);
   }
 
   async run(obs: Float32Array, B: number, K: number, noise: Float32Array): Promise<CandidateBatch> {
@@ -130,6 +133,12 @@ export class NativeSampler implements CandidateSampler {
     this.native.run(this.handle, obs, B, K, noise, x, this.q);
     const { aggregation, beta } = this.m.selection;
     return { candidates: x, scores: aggregate(this.q, N, M, aggregation, beta, this.scores.subarray(0, N)), graphAction: null };
+  }
+
+  /** Chunks of the candidates run so far by the calling thread and by the helper (two threads only). */
+  chunkShares(): { caller: number; helper: number } {
+    const [caller, helper] = this.native.shares(this.handle);
+    return { caller, helper };
   }
 
   async release(): Promise<void> {

@@ -11,13 +11,23 @@ export type GraphOptimization = "disabled" | "basic" | "extended" | "all";
 
 export interface SessionSettings {
   provider: ProviderRequest;
-  /** Intra-op threads for the CPU provider; 0 lets ONNX Runtime choose. */
-  threads: number;
+  /**
+   * Threads per policy call. A number: ONNX Runtime's intra-op threads on the CPU (0 lets it choose), and
+   * the native sampler's (2 or more: two). "auto": one for ONNX Runtime (its workers spin between nodes and
+   * would take the other core from the simulator and the robot link), two for the native sampler where the
+   * machine has two CPUs (its helper sleeps between calls, and a call whose helper is late runs alone).
+   */
+  threads: number | "auto";
   graphOptimization: GraphOptimization;
   cudaDeviceId?: number;
 }
 
-export const DEFAULT_SESSION_SETTINGS: SessionSettings = { provider: "cpu", threads: 1, graphOptimization: "all" };
+export const DEFAULT_SESSION_SETTINGS: SessionSettings = { provider: "cpu", threads: "auto", graphOptimization: "all" };
+
+/** ONNX Runtime's intra-op threads for a threads setting. */
+export function intraOpThreads(threads: SessionSettings["threads"]): number {
+  return threads === "auto" ? 1 : threads;
+}
 
 const CUDA_LIBRARY = "libonnxruntime_providers_cuda.so";
 
@@ -51,7 +61,7 @@ export function sessionOptions(settings: SessionSettings, provider: "cpu" | "cud
     provider === "cuda" ? [{ name: "cuda", deviceId: settings.cudaDeviceId ?? 0 }, "cpu"] : ["cpu"];
   return {
     executionProviders: providers,
-    intraOpNumThreads: settings.threads,
+    intraOpNumThreads: intraOpThreads(settings.threads),
     interOpNumThreads: 1,
     graphOptimizationLevel: settings.graphOptimization,
     executionMode: "sequential",

@@ -4,7 +4,7 @@ import * as ort from "onnxruntime-node";
 import type { Logger } from "../util/log.ts";
 import { PolicyPackageError, type FileEntry, type Role } from "./manifest.ts";
 import type { PolicyPackage } from "./package.ts";
-import { chooseProvider, createSession, type SessionSettings } from "./providers.ts";
+import { chooseProvider, createSession, intraOpThreads, type SessionSettings } from "./providers.ts";
 
 export interface PolicySessions {
   sessions: Partial<Record<Role, ort.InferenceSession>>;
@@ -35,7 +35,7 @@ export async function openSessions(pkg: PolicyPackage, roles: Role[], settings: 
     sessions[role] = created.session;
   }
   logger.log("info", `policy ${pkg.manifest.name}: ONNX Runtime on ${provider.toUpperCase()} (${reason})`, {
-    threads: settings.threads,
+    threads: intraOpThreads(settings.threads),
     graphOptimization: settings.graphOptimization,
   });
   return { sessions, provider, reason };

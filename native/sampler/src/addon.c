@@ -1,10 +1,12 @@
-// Node-API binding of the native sampler kernel (kernel.h). Three functions:
+// Node-API binding of the native sampler kernel (kernel.h). Its functions:
 //   create(dims, weights, rx, rout, coef1, coef2, std, clipX0, threads) -> handle
 //     dims {A, O, H, T, hiddenLayers, M, Hc, criticLayers}; weights: the package's native_sampler file, its
 //     tensors in the manifest's order, one Float32Array; the per-step constants Float32Array[T] each;
-//     clipX0 <= 0 for none; threads 1, or 2: a second thread computes half the candidates of every call.
+//     clipX0 <= 0 for none; threads 1, or 2: a second thread shares the candidates of every call.
 //   run(handle, obs, B, K, noise, candidates, q): obs [B*O], noise [(T+1)*B*K*A] -> candidates [B*K*A] and
 //     the critic members' values q [B*K*M]; synchronous.
+//   shares(handle) -> [caller, helper]: the chunks of two-thread calls each thread has run so far (a helper
+//     that the OS seldom schedules in time shows here).
 //   isa() -> "avx512" or "generic": which kernel this CPU gets.
 //   close(handle): stops the helper thread and frees the network now (else when the GC collects the handle).
 #include <node_api.h>
@@ -15,41 +17,75 @@
 
 #include "kernel.h"
 
-// One call's share for the helper thread: rows row0 .. row0+rows-1.
+// One call's work, cut into chunks of candidate rows that either thread may claim (see run()).
 typedef struct {
   const float *obs, *noise;
   float *candidates, *q;
-  int B, K, row0, rows;
-} share;
+  int B, K, N, chunk_rows, chunks;
+} job;
 
 typedef struct {
   sampler_net net;
   float *scratch[2];  // the calling thread's and the helper's
   size_t scratch_floats[2];
-  // The helper thread (threads == 2): it sleeps on `wake` until a call posts its share, runs it, and says
-  // so on `done`. Candidates are independent through the whole chain, so one hand-over per call suffices.
+  // The helper thread (threads == 2): it sleeps on `wake` until a call posts a job (a new `generation`),
+  // then claims chunks of it until none are left. The calling thread claims chunks too, so a helper that the
+  // OS schedules late (the other core busy) costs little: the caller does the rest itself (claim()).
+  // Candidates are independent through the whole chain, so a chunk is a whole tick for its rows, bit for bit
+  // the same whichever thread runs it. The helper keeps the caller's priority: at idle priority, one that
+  // was preempted in the middle of a chunk held calls up for as long as 0.7 s (docs/performance.md).
   int threads;
   pthread_t helper;
   pthread_mutex_t lock;
   pthread_cond_t wake, done;
-  share job;
-  int pending, finished, stop;
+  job job;
+  unsigned generation;  // of the current job
+  int next_chunk, chunks_done, helper_claimed;  // of the current job
+  double chunks_run[2];  // chunks run so far by the calling thread and by the helper (shares())
+  int stop;
   int closed;  // close() ran: the network is freed
 } sampler_handle;
 
+// Claims chunks of job `generation` for thread `who` (0 the caller, 1 the helper): sets [*first, *end) and
+// returns 1, or returns 0 when none is left (or that job is over). One chunk at a time, except that a caller
+// whose helper has not claimed any yet (the other core is busy) takes all the rest: one range runs in the
+// kernel's larger row blocks, and a helper that starts late finds nothing left to hold up the call.
+static int claim(sampler_handle *h, unsigned generation, int who, int *first, int *end) {
+  pthread_mutex_lock(&h->lock);
+  int ok = h->generation == generation && h->next_chunk < h->job.chunks;
+  if (ok) {
+    *first = h->next_chunk;
+    *end = who == 0 && h->helper_claimed == 0 && h->next_chunk > 0 ? h->job.chunks : h->next_chunk + 1;
+    h->next_chunk = *end;
+    h->helper_claimed += who;
+  }
+  pthread_mutex_unlock(&h->lock);
+  return ok;
+}
+
+// Chunks [first, end) of job j, by thread `who`.
+static void run_chunks(sampler_handle *h, const job *j, int first, int end, int who) {
+  int row0 = first * j->chunk_rows, row_end = end * j->chunk_rows < j->N ? end * j->chunk_rows : j->N;
+  sampler_run_rows(&h->net, j->obs, j->B, j->K, j->noise, j->candidates, j->q, row0, row_end - row0, h->scratch[who]);
+  pthread_mutex_lock(&h->lock);
+  h->chunks_run[who] += end - first;
+  h->chunks_done += end - first;
+  if (h->chunks_done == j->chunks) pthread_cond_signal(&h->done);
+  pthread_mutex_unlock(&h->lock);
+}
+
 static void *helper_main(void *arg) {
   sampler_handle *h = arg;
+  unsigned seen = 0;
   pthread_mutex_lock(&h->lock);
   for (;;) {
-    while (!h->pending && !h->stop) pthread_cond_wait(&h->wake, &h->lock);
+    while (h->generation == seen && !h->stop) pthread_cond_wait(&h->wake, &h->lock);
     if (h->stop) break;
-    h->pending = 0;
-    share j = h->job;
+    seen = h->generation;
+    job j = h->job;  // read under the lock; the caller does not return before every claimed chunk is done
     pthread_mutex_unlock(&h->lock);
-    sampler_run_rows(&h->net, j.obs, j.B, j.K, j.noise, j.candidates, j.q, j.row0, j.rows, h->scratch[1]);
+    for (int first, end; claim(h, seen, 1, &first, &end);) run_chunks(h, &j, first, end, 1);
     pthread_mutex_lock(&h->lock);
-    h->finished = 1;
-    pthread_cond_signal(&h->done);
   }
   pthread_mutex_unlock(&h->lock);
   return NULL;
@@ -206,25 +242,30 @@ static napi_value run(napi_env env, napi_callback_info info) {
   if (n_noise < (size_t)(net->T + 1) * N * net->A) return fail(env, "native sampler: noise is shorter than (T + 1) * B * K * A");
   if (n_out < N * net->A) return fail(env, "native sampler: candidates is shorter than B * K * A");
   if (n_q < N * net->M) return fail(env, "native sampler: q is shorter than B * K * M");
-  // Two threads: the helper takes the second half of the rows (a whole number of 4-row blocks).
-  int first = h->threads == 2 && N >= 8 ? (int)(N / 2 + 3) / 4 * 4 : (int)N;
-  if (ensure_scratch(h, 0, B, first) || (first < (int)N && ensure_scratch(h, 1, B, (int)N - first))) {
+  // One thread: one chunk. Two: chunks of a quarter of the rows (a whole number of 4-row blocks, at least
+  // 8), so that two threads that both run take half each, and a lone caller loses little to the cut.
+  int chunk_rows = h->threads == 2 && N >= 16 ? (int)((N / 4 + 3) / 4 * 4) : (int)N;
+  if (chunk_rows < 8) chunk_rows = (int)N < 8 ? (int)N : 8;
+  job j = {obs, noise, out, q, B, K, (int)N, chunk_rows, (int)((N + chunk_rows - 1) / chunk_rows)};
+  if (ensure_scratch(h, 0, B, (int)N) || (j.chunks > 1 && ensure_scratch(h, 1, B, chunk_rows))) {
     napi_throw_error(env, NULL, "native sampler: out of memory");
     return NULL;
   }
-  if (first < (int)N) {
-    pthread_mutex_lock(&h->lock);
-    h->job = (share){obs, noise, out, q, B, K, first, (int)N - first};
-    h->pending = 1, h->finished = 0;
-    pthread_cond_signal(&h->wake);
-    pthread_mutex_unlock(&h->lock);
+  if (j.chunks == 1) {
+    sampler_run_rows(net, obs, B, K, noise, out, q, 0, (int)N, h->scratch[0]);
+    return NULL;
   }
-  sampler_run_rows(net, obs, B, K, noise, out, q, 0, first, h->scratch[0]);
-  if (first < (int)N) {  // the arrays stay alive (and unread by JS) until the helper is done with them
-    pthread_mutex_lock(&h->lock);
-    while (!h->finished) pthread_cond_wait(&h->done, &h->lock);
-    pthread_mutex_unlock(&h->lock);
-  }
+  pthread_mutex_lock(&h->lock);
+  h->job = j;
+  h->next_chunk = 0, h->chunks_done = 0, h->helper_claimed = 0;
+  unsigned generation = ++h->generation;
+  pthread_cond_signal(&h->wake);
+  pthread_mutex_unlock(&h->lock);
+  for (int first, end; claim(h, generation, 0, &first, &end);) run_chunks(h, &j, first, end, 0);
+  // The arrays stay alive (and unread by JS) until the helper has finished the chunks it claimed.
+  pthread_mutex_lock(&h->lock);
+  while (h->chunks_done < j.chunks) pthread_cond_wait(&h->done, &h->lock);
+  pthread_mutex_unlock(&h->lock);
   return NULL;
 }
 
@@ -241,6 +282,23 @@ static napi_value close_handle(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static napi_value shares(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result, v;
+  napi_valuetype type;
+  sampler_handle *h;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external)
+    return fail(env, "native sampler: not a sampler handle");
+  CHECK(env, napi_get_value_external(env, argv[0], (void **)&h));
+  CHECK(env, napi_create_array_with_length(env, 2, &result));
+  for (int i = 0; i < 2; i++) {
+    CHECK(env, napi_create_double(env, h->chunks_run[i], &v));
+    CHECK(env, napi_set_element(env, result, i, v));
+  }
+  return result;
+}
+
 static napi_value isa(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value s;
@@ -254,7 +312,8 @@ NAPI_MODULE_INIT() {
       {"run", NULL, run, NULL, NULL, NULL, napi_default, NULL},
       {"isa", NULL, isa, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_handle, NULL, NULL, NULL, napi_default, NULL},
+      {"shares", NULL, shares, NULL, NULL, NULL, napi_default, NULL},
   };
-  if (napi_define_properties(env, exports, 4, fns) != napi_ok) return NULL;
+  if (napi_define_properties(env, exports, 5, fns) != napi_ok) return NULL;
   return exports;
 }

@@ -1,7 +1,7 @@
 // Memory and arithmetic check of the kernel, built with AddressSanitizer and UBSan by
 // test/native-sampler.test.ts: random shapes (odd widths, every row-block tail, batches), the AVX-512 kernel
-// in two shares of the rows (as the addon's two threads run it) against the portable one in one call. Prints
-// the largest difference; exits 1 on a mismatch (ASan and UBSan abort on their own findings).
+// in 1 to 4 shares of the rows (as the addon's two threads claim its chunks) against the portable one in one
+// call. Prints the largest difference; exits 1 on a mismatch (ASan and UBSan abort on their own findings).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +41,16 @@ int main(void) {
         float *s = malloc(sizeof(float) * sampler_scratch_floats(&net, B, N));
         sampler_run(&net, obs, B, K, noise, out[0], q[0], s);
         free(s);
-      } else {  // two shares, as the addon's two threads take them, each with scratch for its own rows
-        int first = N / 2;
-        float *s0 = malloc(sizeof(float) * sampler_scratch_floats(&net, B, first ? first : 1));
-        float *s1 = malloc(sizeof(float) * sampler_scratch_floats(&net, B, N - first));
-        if (first) sampler_run_rows(&net, obs, B, K, noise, out[1], q[1], 0, first, s0);
-        sampler_run_rows(&net, obs, B, K, noise, out[1], q[1], first, N - first, s1);
-        free(s0), free(s1);
+      } else {  // 1 to 4 shares in turn, as the addon's threads claim its chunks, each with scratch for its rows
+        int shares = between(1, 4), row0 = 0;
+        for (int s = 0; s < shares; s++) {
+          int rows = s == shares - 1 ? N - row0 : (N - row0) / (shares - s);
+          if (rows < 1) continue;
+          float *scratch = malloc(sizeof(float) * sampler_scratch_floats(&net, B, rows));
+          sampler_run_rows(&net, obs, B, K, noise, out[1], q[1], row0, rows, scratch);
+          free(scratch);
+          row0 += rows;
+        }
       }
       sampler_net_free(&net);
     }
