@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { maxAbsDiff, PolicyEngine, type EngineOptions } from "../src/policy/engine.ts";
 import { PolicyPackageError } from "../src/policy/manifest.ts";
-import { NATIVE_ADDON_PATH, nativeAvailability } from "../src/policy/native.ts";
+import { NATIVE_ADDON_PATH, nativeAvailability, NativeSampler } from "../src/policy/native.ts";
 import { readPolicyPackage, sha256File } from "../src/policy/package.ts";
 import { SeededNormal } from "../src/policy/noise.ts";
 import { silentLogger } from "../src/util/log.ts";
@@ -85,7 +85,18 @@ test("two threads give the same candidates and scores, bit for bit, as one", asy
     assert.deepEqual(two.scores, one.scores, `B ${B} K ${K}`);
   }
   const walk = join(MODELS, "h1-walk");
-  assert.deepEqual((await sampleOn(walk, "native", 2, 50, 8, 2)).candidates, (await sampleOn(walk, "native", 2, 50, 8, 1)).candidates);
+  const oneThread = (await sampleOn(walk, "native", 2, 50, 8, 1)).candidates;
+  assert.deepEqual((await sampleOn(walk, "native", 2, 50, 8, 2)).candidates, oneThread);
+  // threads auto: each call shares or runs alone (the helper idle), whichever has been faster
+  const pkg = readPolicyPackage(walk);
+  const auto = NativeSampler.open(pkg, "auto");
+  const rng = new SeededNormal(8);
+  const obs = rng.fill(new Float32Array(2 * pkg.manifest.observation.size));
+  const noise = rng.fill(new Float32Array((pkg.manifest.diffusion!.steps + 1) * 2 * 50 * pkg.manifest.action.size));
+  const first = Float32Array.from((await auto.run(obs, 2, 50, noise)).candidates);
+  for (let i = 0; i < 40; i++) assert.deepEqual((await auto.run(obs, 2, 50, noise)).candidates, first, `call ${i + 2}`);
+  if (auto.threads === 2) assert.ok(Number.isFinite(auto.threadTimes!.alone) && Number.isFinite(auto.threadTimes!.shared), "both modes were timed");
+  await auto.release();
 });
 
 test("the helper thread computes a share of the candidates; threads auto uses it where there are two CPUs", async (t) => {
@@ -179,6 +190,7 @@ test("the addon checks its arguments instead of reading past an array", () => {
   assert.throws(() => addon.run(h, new Float32Array(3), 1, 5, noise, out, q.subarray(1)), /q is shorter/);
   assert.throws(() => addon.run(h, new Float32Array(2), 1, 5, noise, out, q), /obs is shorter/);
   assert.throws(() => addon.run({}, new Float32Array(3), 1, 5, noise, out, q), /not a sampler handle/);
+  assert.throws(() => addon.run(h, new Float32Array(3), 1, 5, noise, out, q, 1), /alone must be a boolean/);
   out.fill(7);
   q.fill(7);
   addon.run(h, new Float32Array(3), 1, 5, noise, out, q); // zero weights and constants: zeros

@@ -8,11 +8,13 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
 import { PolicyPackageError, type PolicyManifest } from "./manifest.ts";
 import type { PolicyPackage } from "./package.ts";
 import type { CandidateBatch, CandidateSampler } from "./samplers.ts";
 import { reverseConstants } from "./schedule.ts";
 import { aggregate } from "./selection.ts";
+import { ThreadChoice } from "./thread-choice.ts";
 
 interface NativeAddon {
   create(
@@ -26,11 +28,14 @@ interface NativeAddon {
     clipX0: number,
     threads: 1 | 2,
   ): object;
-  run(handle: object, obs: Float32Array, B: number, K: number, noise: Float32Array, candidates: Float32Array, q: Float32Array): void;
+  run(handle: object, obs: Float32Array, B: number, K: number, noise: Float32Array, candidates: Float32Array, q: Float32Array, alone?: boolean): void;
   isa(): "avx512" | "generic";
   close(handle: object): void;
   shares(handle: object): [number, number];
 }
+
+/** The addon shares a call with its helper thread only from this many candidates (B * K) on. */
+const SHARED_FROM_CANDIDATES = 16;
 
 export const NATIVE_ADDON_PATH = new URL("../../native/sampler/build/h1_sampler.node", import.meta.url);
 
@@ -74,8 +79,10 @@ export class NativeSampler implements CandidateSampler {
   readonly path = "native" as const;
   /** The kernel this sampler runs: AVX-512, or the portable C one. */
   readonly kernel: "avx512" | "generic";
-  /** 2: a second thread shares the candidates of every call (each thread claims chunks of them). */
+  /** 2: a second thread shares the candidates of a call (each thread claims chunks of them). */
   readonly threads: 1 | 2;
+  /** With two threads, whether each call shares or runs alone, by which has been faster (threads auto); null: always share. */
+  private readonly choice: ThreadChoice | null;
   private readonly handle: object;
   private x = new Float32Array(0);
   private q = new Float32Array(0);
@@ -86,6 +93,7 @@ export class NativeSampler implements CandidateSampler {
     pkg: PolicyPackage,
     private readonly m: PolicyManifest,
     threads: 1 | 2,
+    adaptive = false,
   ) {
     const n = m.native_sampler!;
     const d = m.diffusion!;
@@ -106,9 +114,13 @@ export class NativeSampler implements CandidateSampler {
     }
     this.kernel = native.isa(); // the same choice the kernel made at create
     this.threads = threads;
+    this.choice = threads === 2 && adaptive ? new ThreadChoice() : null;
   }
 
-  /** threads: the policy's thread setting (policy.threads): 2 or more uses two; "auto" two where there are two CPUs. */
+  /**
+   * threads: the policy's thread setting (policy.threads): 2 or more shares every call with a helper thread;
+   * "auto", where there are two CPUs, shares or not call by call, by which has been faster (ThreadChoice).
+   */
   static open(pkg: PolicyPackage, threads: number | "auto" = 1): NativeSampler {
     const m = pkg.manifest;
     if (!m.native_sampler || !pkg.nativeWeights || !m.diffusion) {
@@ -117,7 +129,7 @@ export class NativeSampler implements CandidateSampler {
     const a = loadAddon();
     if (!a) throw new Error(nativeAvailability().reason);
     const two = threads === "auto" ? availableParallelism() >= 2 : threads >= 2;
-    return new NativeSampler(a, pkg, m, two ? 2 : 1);
+    return new NativeSampler(a, pkg, m, two ? 2 : 1, threads === "auto");
   }
 
   async run(obs: Float32Array, B: number, K: number, noise: Float32Array): Promise<CandidateBatch> {
@@ -130,9 +142,17 @@ export class NativeSampler implements CandidateSampler {
       this.scores = new Float32Array(N);
     }
     const x = this.x.subarray(0, N * A);
-    this.native.run(this.handle, obs, B, K, noise, x, this.q);
+    const shared = this.choice?.next() ?? true;
+    const started = performance.now();
+    this.native.run(this.handle, obs, B, K, noise, x, this.q, !shared);
+    if (this.choice && N >= SHARED_FROM_CANDIDATES) this.choice.record(shared, performance.now() - started, N);
     const { aggregation, beta } = this.m.selection;
     return { candidates: x, scores: aggregate(this.q, N, M, aggregation, beta, this.scores.subarray(0, N)), graphAction: null };
+  }
+
+  /** Per-candidate times of calls alone and shared (threads auto with two CPUs); null otherwise. */
+  get threadTimes(): { alone: number; shared: number } | null {
+    return this.choice?.averages ?? null;
   }
 
   /** Chunks of the candidates run so far by the calling thread and by the helper (two threads only). */

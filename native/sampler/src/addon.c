@@ -3,8 +3,8 @@
 //     dims {A, O, H, T, hiddenLayers, M, Hc, criticLayers}; weights: the package's native_sampler file, its
 //     tensors in the manifest's order, one Float32Array; the per-step constants Float32Array[T] each;
 //     clipX0 <= 0 for none; threads 1, or 2: a second thread shares the candidates of every call.
-//   run(handle, obs, B, K, noise, candidates, q): obs [B*O], noise [(T+1)*B*K*A] -> candidates [B*K*A] and
-//     the critic members' values q [B*K*M]; synchronous.
+//   run(handle, obs, B, K, noise, candidates, q[, alone]): obs [B*O], noise [(T+1)*B*K*A] -> candidates
+//     [B*K*A] and the critic members' values q [B*K*M]; synchronous. alone true: without the helper.
 //   shares(handle) -> [caller, helper]: the chunks of two-thread calls each thread has run so far (a helper
 //     that the OS seldom schedules in time shows here).
 //   isa() -> "avx512" or "generic": which kernel this CPU gets.
@@ -214,10 +214,12 @@ static napi_value create(napi_env env, napi_callback_info info) {
 }
 
 static napi_value run(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 8;
+  napi_value argv[8];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 7) return fail(env, "native sampler: run takes 7 arguments");
+  if (argc != 7 && argc != 8) return fail(env, "native sampler: run takes 7 or 8 arguments");
+  bool alone = false;
+  if (argc == 8 && napi_get_value_bool(env, argv[7], &alone) != napi_ok) return fail(env, "native sampler: alone must be a boolean");
   sampler_handle *h;
   napi_valuetype type;
   CHECK(env, napi_typeof(env, argv[0], &type));
@@ -243,8 +245,9 @@ static napi_value run(napi_env env, napi_callback_info info) {
   if (n_out < N * net->A) return fail(env, "native sampler: candidates is shorter than B * K * A");
   if (n_q < N * net->M) return fail(env, "native sampler: q is shorter than B * K * M");
   // One thread: one chunk. Two: chunks of a quarter of the rows (a whole number of 4-row blocks, at least
-  // 8), so that two threads that both run take half each, and a lone caller loses little to the cut.
-  int chunk_rows = h->threads == 2 && N >= 16 ? (int)((N / 4 + 3) / 4 * 4) : (int)N;
+  // 8), so that two threads that both run take half each, and a lone caller loses little to the cut. From
+  // 16 candidates on (src/policy/native.ts knows the 16 too).
+  int chunk_rows = h->threads == 2 && !alone && N >= 16 ? (int)((N / 4 + 3) / 4 * 4) : (int)N;
   if (chunk_rows < 8) chunk_rows = (int)N < 8 ? (int)N : 8;
   job j = {obs, noise, out, q, B, K, (int)N, chunk_rows, (int)((N + chunk_rows - 1) / chunk_rows)};
   if (ensure_scratch(h, 0, B, (int)N) || (j.chunks > 1 && ensure_scratch(h, 1, B, chunk_rows))) {
