@@ -106,6 +106,8 @@ function gemmFloorGraph(obs: number, act: number, T: number, cacheDir: string): 
 interface Timed {
   tick(): Promise<number | null>;
   close(): Promise<void>;
+  /** The native sampler's helper thread's share of the candidates so far (engine variants with one). */
+  helperShare?(): number | null;
 }
 
 /** A bare ONNX graph with the sampler's inputs, with the engine's CPU session settings (1 thread). */
@@ -120,15 +122,15 @@ async function graphVariant(path: string, obs: number, act: number, K: number, T
 }
 
 /** A package's engine on one path, sampling one observation per tick. */
-async function engineVariant(dir: string, path: SamplerPath, K: number, threads = 1): Promise<Timed> {
+async function engineVariant(dir: string, path: SamplerPath, K: number, threads: number | "auto" = 1): Promise<Timed> {
   const engine = await PolicyEngine.load(dir, { path, K, session: { threads }, logger: silentLogger, crossCheck: false });
   const obs = new SeededNormal(99).fill(new Float32Array(engine.manifest.observation.size));
-  return { tick: async () => (await engine.sample(obs)).timings.inference_ms, close: () => engine.close() };
+  return { tick: async () => (await engine.sample(obs)).timings.inference_ms, close: () => engine.close(), helperShare: () => engine.helperShare };
 }
 
 /** Time the variants tick by tick in turn (a, b, c, a, b, c, ...), so that a noisy spell of the shared
  * machine falls on all of them alike: their ratios are then fair even when their absolute times are not.
- * Each tick yields to the event loop first, as a control loop idles between ticks. */
+ * Each tick yields to the event loop first, as a control loop idles between ticks. The caller closes them. */
 async function interleaved(variants: Timed[], ticks: number, warmup: number): Promise<(LatencySummary & { inference_p50_ms: number | null })[]> {
   const total = variants.map(() => [] as number[]);
   const inference = variants.map(() => [] as number[]);
@@ -143,7 +145,6 @@ async function interleaved(variants: Timed[], ticks: number, warmup: number): Pr
       if (inf !== null) inference[v].push(inf);
     }
   }
-  for (const variant of variants) await variant.close();
   return total.map((t, v) => ({ ...summarize(t), inference_p50_ms: inference[v].length ? summarize(inference[v]).p50_ms : null }));
 }
 
@@ -191,8 +192,11 @@ export interface CompareRecord {
   T: number;
   /** p50 / p99 / max (ms) of each variant, measured tick by tick in turn in this run (PyTorch after them). */
   native: LatencySummary;
-  /** The native sampler with policy.threads 2: half the candidates on each core. */
+  /** The native sampler with policy.threads 2: every call shared with the helper thread. */
   native_two_threads: LatencySummary;
+  /** The native sampler with policy.threads auto (the default): each call shared or alone, whichever has been
+   * faster lately, and the share of the calls' candidates its helper computed. */
+  native_threads_auto: LatencySummary & { helper_share: number | null };
   fast: LatencySummary;
   straightforward: LatencySummary;
   softplus: LatencySummary;
@@ -221,18 +225,18 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
   const K = 32;
   const T = 20;
   const fastDir = untrainedPackage(obs, act, T, cache);
-  const [native, nativeTwo, fast, plain, softplus, floor] = await interleaved(
-    [
-      await engineVariant(fastDir, "native", K),
-      await engineVariant(fastDir, "native", K, 2),
-      await engineVariant(fastDir, "fused", K),
-      await engineVariant(untrainedPackage(obs, act, T, cache, undefined, "straightforward"), "fused", K),
-      await engineVariant(untrainedPackage(obs, act, T, cache, undefined, "softplus"), "fused", K),
-      await graphVariant(gemmFloorGraph(obs, act, T, cache), obs, act, K, T),
-    ],
-    ticks,
-    warmup,
-  );
+  const variants = [
+    await engineVariant(fastDir, "native", K),
+    await engineVariant(fastDir, "native", K, 2),
+    await engineVariant(fastDir, "native", K, "auto"),
+    await engineVariant(fastDir, "fused", K),
+    await engineVariant(untrainedPackage(obs, act, T, cache, undefined, "straightforward"), "fused", K),
+    await engineVariant(untrainedPackage(obs, act, T, cache, undefined, "softplus"), "fused", K),
+    await graphVariant(gemmFloorGraph(obs, act, T, cache), obs, act, K, T),
+  ];
+  const [native, nativeTwo, nativeAuto, fast, plain, softplus, floor] = await interleaved(variants, ticks, warmup);
+  const autoHelperShare = variants[2].helperShare!();
+  for (const variant of variants) await variant.close();
   const torch = measureTorch(obs, act, K, T, ticks, warmup); // another process: timed after the others, not among them
   const pick = (r: LatencySummary): LatencySummary => ({ n: r.n, p50_ms: r.p50_ms, p99_ms: r.p99_ms, max_ms: r.max_ms, mean_ms: r.mean_ms });
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
@@ -246,6 +250,7 @@ async function measureCompare(obs: number, act: number, cache: string, ticks: nu
     T,
     native: pick(native),
     native_two_threads: pick(nativeTwo),
+    native_threads_auto: { ...pick(nativeAuto), helper_share: autoHelperShare },
     fast: pick(fast),
     straightforward: pick(plain),
     softplus: pick(softplus),
@@ -419,7 +424,7 @@ async function main(): Promise<number> {
   for (const r of compareRecords) {
     const n = r.native_speedup;
     console.log(
-      `${r.name}: p50/p99/max ms: native ${r.native.p50_ms}/${r.native.p99_ms}/${r.native.max_ms} (2 threads ${r.native_two_threads.p50_ms}/${r.native_two_threads.p99_ms}/${r.native_two_threads.max_ms}), fast ${r.fast.p50_ms}/${r.fast.p99_ms}/${r.fast.max_ms}, straightforward ${r.straightforward.p50_ms}/${r.straightforward.p99_ms}/${r.straightforward.max_ms}, ` +
+      `${r.name}: p50/p99/max ms: native ${r.native.p50_ms}/${r.native.p99_ms}/${r.native.max_ms} (2 threads ${r.native_two_threads.p50_ms}/${r.native_two_threads.p99_ms}/${r.native_two_threads.max_ms}; threads auto ${r.native_threads_auto.p50_ms}/${r.native_threads_auto.p99_ms}/${r.native_threads_auto.max_ms}, helper ${r.native_threads_auto.helper_share === null ? "-" : `${Math.round(100 * r.native_threads_auto.helper_share)} %`}), fast ${r.fast.p50_ms}/${r.fast.p99_ms}/${r.fast.max_ms}, straightforward ${r.straightforward.p50_ms}/${r.straightforward.p99_ms}/${r.straightforward.max_ms}, ` +
         `softplus ${r.softplus.p50_ms}/${r.softplus.p99_ms}/${r.softplus.max_ms}, PyTorch ${r.pytorch.torch} ${r.pytorch.p50_ms}/${r.pytorch.p99_ms}/${r.pytorch.max_ms}; ` +
         `fast is ${r.speedup_vs_straightforward.p99}x the straightforward export, ${r.speedup_vs_softplus.p99}x it with textbook Mish and ${r.speedup_vs_pytorch.p99}x PyTorch at p99 ` +
         `(${r.speedup_vs_straightforward.p50}x, ${r.speedup_vs_softplus.p50}x, ${r.speedup_vs_pytorch.p50}x at p50); ` +
