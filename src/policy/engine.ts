@@ -143,8 +143,9 @@ export class PolicyEngine {
   }
 
   /**
-   * The share of the candidates the native sampler's helper thread has computed so far (about half when the
-   * other core is free, near 0 when it is busy); null without a helper.
+   * The share of the candidates the native sampler's helper thread has computed so far: about half while its
+   * calls share, low when most run alone (threads auto, sharing not paying) or the helper starts late; null
+   * without a helper.
    */
   get helperShare(): number | null {
     if (!(this.sampler instanceof NativeSampler) || this.sampler.threads < 2) return null;
