@@ -33,8 +33,15 @@ function startHogs(n: number): ChildProcess[] {
   return Array.from({ length: n }, () => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" }));
 }
 
-export async function measureDeadline(dir: string, seconds: number, hogs: number, budgetMs: number | null, rateHz = 50): Promise<DeadlineRecord> {
-  const engine = await PolicyEngine.load(dir, { logger: silentLogger, crossCheck: false, budgetMs });
+export async function measureDeadline(
+  dir: string,
+  seconds: number,
+  hogs: number,
+  budgetMs: number | null,
+  rateHz = 50,
+  threads: number | "auto" = "auto",
+): Promise<DeadlineRecord> {
+  const engine = await PolicyEngine.load(dir, { logger: silentLogger, crossCheck: false, budgetMs, session: { threads } });
   const m = engine.manifest;
   const obs = new SeededNormal(7).fill(new Float32Array(m.observation.size));
   const period = 1000 / rateHz;
