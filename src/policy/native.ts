@@ -32,10 +32,9 @@ interface NativeAddon {
   isa(): "avx512" | "generic";
   close(handle: object): void;
   shares(handle: object): [number, number];
+  /** The fewest candidates (B * K) a two-thread call shares with the helper. */
+  readonly sharedFrom: number;
 }
-
-/** The addon shares a call with its helper thread only from this many candidates (B * K) on. */
-const SHARED_FROM_CANDIDATES = 16;
 
 export const NATIVE_ADDON_PATH = new URL("../../native/sampler/build/h1_sampler.node", import.meta.url);
 
@@ -145,7 +144,7 @@ export class NativeSampler implements CandidateSampler {
     const shared = this.choice?.next() ?? true;
     const started = performance.now();
     this.native.run(this.handle, obs, B, K, noise, x, this.q, !shared);
-    if (this.choice && N >= SHARED_FROM_CANDIDATES) this.choice.record(shared, performance.now() - started, N);
+    if (this.choice && N >= this.native.sharedFrom) this.choice.record(shared, performance.now() - started, N);
     const { aggregation, beta } = this.m.selection;
     return { candidates: x, scores: aggregate(this.q, N, M, aggregation, beta, this.scores.subarray(0, N)), graphAction: null };
   }

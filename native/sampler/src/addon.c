@@ -8,6 +8,7 @@
 //   shares(handle) -> [caller, helper]: the chunks of two-thread calls each thread has run so far (a helper
 //     that the OS seldom schedules in time shows here).
 //   isa() -> "avx512" or "generic": which kernel this CPU gets.
+//   sharedFrom: the fewest candidates (B*K) a two-thread call shares; fewer run on the calling thread.
 //   close(handle): stops the helper thread and frees the network now (else when the GC collects the handle).
 #include <node_api.h>
 #include <pthread.h>
@@ -16,6 +17,8 @@
 #include <string.h>
 
 #include "kernel.h"
+
+#define SHARED_FROM 16  // calls of fewer candidates never share (exported as sharedFrom)
 
 // One call's work, cut into chunks of candidate rows that either thread may claim (see run()).
 typedef struct {
@@ -245,9 +248,8 @@ static napi_value run(napi_env env, napi_callback_info info) {
   if (n_out < N * net->A) return fail(env, "native sampler: candidates is shorter than B * K * A");
   if (n_q < N * net->M) return fail(env, "native sampler: q is shorter than B * K * M");
   // One thread: one chunk. Two: chunks of a quarter of the rows (a whole number of 4-row blocks, at least
-  // 8), so that two threads that both run take half each, and a lone caller loses little to the cut. From
-  // 16 candidates on (src/policy/native.ts knows the 16 too).
-  int chunk_rows = h->threads == 2 && !alone && N >= 16 ? (int)((N / 4 + 3) / 4 * 4) : (int)N;
+  // 8), so that two threads that both run take half each, and a lone caller loses little to the cut.
+  int chunk_rows = h->threads == 2 && !alone && N >= SHARED_FROM ? (int)((N / 4 + 3) / 4 * 4) : (int)N;
   if (chunk_rows < 8) chunk_rows = (int)N < 8 ? (int)N : 8;
   job j = {obs, noise, out, q, B, K, (int)N, chunk_rows, (int)((N + chunk_rows - 1) / chunk_rows)};
   if (ensure_scratch(h, 0, B, (int)N) || (j.chunks > 1 && ensure_scratch(h, 1, B, chunk_rows))) {
@@ -272,28 +274,31 @@ static napi_value run(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value close_handle(napi_env env, napi_callback_info info) {
+// The handle that is a call's only argument, or NULL after throwing.
+static sampler_handle *handle_argument(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_valuetype type;
-  sampler_handle *h;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external)
-    return fail(env, "native sampler: not a sampler handle");
-  CHECK(env, napi_get_value_external(env, argv[0], (void **)&h));
-  if (!h->closed) release(h);
+  sampler_handle *h = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 ||
+      napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external ||
+      napi_get_value_external(env, argv[0], (void **)&h) != napi_ok) {
+    fail(env, "native sampler: not a sampler handle");
+    return NULL;
+  }
+  return h;
+}
+
+static napi_value close_handle(napi_env env, napi_callback_info info) {
+  sampler_handle *h = handle_argument(env, info);
+  if (h && !h->closed) release(h);
   return NULL;
 }
 
 static napi_value shares(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result, v;
-  napi_valuetype type;
-  sampler_handle *h;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 1 || napi_typeof(env, argv[0], &type) != napi_ok || type != napi_external)
-    return fail(env, "native sampler: not a sampler handle");
-  CHECK(env, napi_get_value_external(env, argv[0], (void **)&h));
+  sampler_handle *h = handle_argument(env, info);
+  napi_value result, v;
+  if (!h) return NULL;
   CHECK(env, napi_create_array_with_length(env, 2, &result));
   for (int i = 0; i < 2; i++) {
     CHECK(env, napi_create_double(env, h->chunks_run[i], &v));
@@ -317,6 +322,9 @@ NAPI_MODULE_INIT() {
       {"close", NULL, close_handle, NULL, NULL, NULL, napi_default, NULL},
       {"shares", NULL, shares, NULL, NULL, NULL, napi_default, NULL},
   };
-  if (napi_define_properties(env, exports, 5, fns) != napi_ok) return NULL;
+  napi_value shared_from;
+  if (napi_define_properties(env, exports, 5, fns) != napi_ok || napi_create_int32(env, SHARED_FROM, &shared_from) != napi_ok ||
+      napi_set_named_property(env, exports, "sharedFrom", shared_from) != napi_ok)
+    return NULL;
   return exports;
 }
